@@ -1,0 +1,36 @@
+"""KL Explorer's computational core: distributions, divergences, Gaussian fits, figures.
+
+>>> from explorer import Normal, Mixture, kl_divergence, fit_gaussian
+>>> p = Mixture([Normal(-3, 1), Normal(3, 1)], weights=[0.5, 0.5])
+>>> round(fit_gaussian(p, "forward").q.std, 6)
+3.162278
+"""
+
+from explorer.discrete import Categorical
+from explorer.distributions import Laplace, Mixture, Normal, StudentT
+from explorer.divergences import (
+    cross_entropy,
+    entropy,
+    js_divergence,
+    kl_divergence,
+    to_unit,
+    why_infinite,
+)
+from explorer.fitting import Fit, NoFiniteFitError, fit_gaussian
+
+__all__ = [
+    "Categorical",
+    "Fit",
+    "Laplace",
+    "Mixture",
+    "NoFiniteFitError",
+    "Normal",
+    "StudentT",
+    "cross_entropy",
+    "entropy",
+    "fit_gaussian",
+    "js_divergence",
+    "kl_divergence",
+    "to_unit",
+    "why_infinite",
+]

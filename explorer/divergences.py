@@ -1,0 +1,131 @@
+"""KL divergence, entropy, cross-entropy and Jensen–Shannon divergence of 1-D distributions.
+
+All integrals are taken in log space on the composite Gauss–Legendre panels of
+:mod:`explorer.quadrature`; a divergence that is infinite (tails that disagree) is ``math.inf``,
+decided from the tails in closed form rather than from a huge number, and :func:`why_infinite`
+says why in words.  Values are in nats unless ``unit="bits"``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from explorer.distributions import (
+    LOG_2PI,
+    Mixture,
+    Normal,
+    as_mixture,
+)
+from explorer.quadrature import merge_edges, nodes
+
+UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
+
+
+def to_unit(value_nats: float, unit: str = "nats") -> float:
+    """Convert a value in nats to ``unit`` ("nats" or "bits")."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {sorted(UNITS)}, got {unit!r}")
+    return value_nats * UNITS[unit]
+
+
+def why_infinite(p, q) -> str | None:
+    """Why KL(p‖q) is infinite, in one sentence, or None where it is finite.
+
+    KL(p‖q) = ∫p log p − ∫p log q; the first term is finite for every component here, and
+    E_p[−log q] is finite iff p has a finite moment of the order at which −log q grows in the
+    tails (2 for Gaussian tails, 1 for Laplace tails, log for Student-t tails).
+    """
+    if _categorical(p, q):
+        return p.why_infinite(q)
+    pm, qm = as_mixture(p), as_mixture(q)
+    need = qm.log_growth
+    if need == 0 or pm.moment_order > need:
+        return None
+    heavy = min((c for _, c in pm._active), key=lambda c: c.moment_order)
+    tail = {2.0: "Gaussian", 1.0: "exponential (Laplace)"}[need]
+    moment = {2.0: "variance", 1.0: "mean"}[need]
+    return (f"p has a Student-t component with ν = {heavy.df:g} ≤ {need:g}, so its {moment} is "
+            f"infinite, and q's {tail} tails make E_p[−log q] diverge: KL(p‖q) = ∞.")
+
+
+def cross_entropy(p, q, unit: str = "nats") -> float:
+    """H(p, q) = −∫ p log q = H(p) + KL(p‖q); ∞ where the KL is infinite."""
+    if _categorical(p, q):
+        return to_unit(p.cross_entropy(q), unit)
+    if why_infinite(p, q):
+        return to_unit(math.inf, unit)
+    pm = as_mixture(p)
+    if isinstance(q, Normal):
+        return to_unit(_gaussian_cross_entropy(pm, q.mean, q.std), unit)
+    x, w = nodes(merge_edges(pm.breakpoints, as_mixture(q).breakpoints))
+    lp = pm.logpdf(x)
+    return to_unit(-float(np.dot(w, _times_p(lp, q.logpdf(x)))), unit)
+
+
+def entropy(p, unit: str = "nats") -> float:
+    """Differential entropy H(p) (Shannon entropy for a Categorical)."""
+    return to_unit(p.entropy, unit)
+
+
+def kl_divergence(p, q, unit: str = "nats") -> float:
+    """KL(p‖q) = ∫ p log(p/q), ≥ 0; ``math.inf`` where it is infinite (see :func:`why_infinite`)."""
+    factor = UNITS.get(unit)
+    if factor is None:
+        raise ValueError(f"unit must be one of {sorted(UNITS)}, got {unit!r}")
+    if _categorical(p, q):
+        return p.kl(q) * factor
+    if why_infinite(p, q):
+        return math.inf
+    if isinstance(p, Normal) and isinstance(q, Normal):
+        return gaussian_kl(p.mean, p.std, q.mean, q.std) * factor
+    pm, qm = as_mixture(p), as_mixture(q)
+    if isinstance(q, Normal):
+        kl = _gaussian_cross_entropy(pm, q.mean, q.std) - pm.entropy
+    else:
+        x, w = nodes(merge_edges(pm.breakpoints, qm.breakpoints))
+        lp = pm.logpdf(x)
+        kl = float(np.dot(w, _times_p(lp, lp - qm.logpdf(x))))
+    return max(kl, 0.0) * factor
+
+
+def js_divergence(p, q, unit: str = "nats") -> float:
+    """Jensen–Shannon divergence ½KL(p‖m) + ½KL(q‖m), m = (p+q)/2: symmetric, ≤ ln 2 nats."""
+    if _categorical(p, q):
+        return to_unit(p.js(q), unit)
+    pm, qm = as_mixture(p), as_mixture(q)
+    both = Mixture(pm.components + qm.components,
+                   [w / 2 for w in pm.weights] + [w / 2 for w in qm.weights])
+    x, w = nodes(both.breakpoints)
+    lp, lq = pm.logpdf(x), qm.logpdf(x)
+    lm = np.logaddexp(lp, lq) - math.log(2.0)
+    js = 0.5 * float(np.dot(w, _times_p(lp, lp - lm) + _times_p(lq, lq - lm)))
+    return to_unit(min(max(js, 0.0), math.log(2.0)), unit)
+
+
+def gaussian_kl(m1: float, s1: float, m2: float, s2: float) -> float:
+    """KL(N(m1, s1²) ‖ N(m2, s2²)) in closed form, in nats."""
+    r = s1 / s2
+    return 0.5 * (r * r + ((m1 - m2) / s2) ** 2 - 1.0) - math.log(r)
+
+
+def _gaussian_cross_entropy(p: Mixture, mean: float, std: float) -> float:
+    """−E_p[log N(x; mean, std²)] from p's mean and variance (exact; needs a finite variance)."""
+    return math.log(std) + 0.5 * LOG_2PI + (p.variance + (p.mean - mean) ** 2) / (2 * std * std)
+
+
+def _times_p(logp: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """p·values, with 0 where p underflows (never 0·inf = nan)."""
+    p = np.exp(logp)
+    return np.where(p > 0, p * values, 0.0)
+
+
+def _categorical(p, q) -> bool:
+    from explorer.discrete import Categorical
+
+    if isinstance(p, Categorical) and isinstance(q, Categorical):
+        return True
+    if isinstance(p, Categorical) or isinstance(q, Categorical):
+        raise ValueError("a Categorical can only be compared with another Categorical")
+    return False
