@@ -1,0 +1,43 @@
+"""Shared look of every figure: a colour-blind-safe palette (Okabe–Ito) and a Plotly layout that
+reads on both Streamlit's light and dark themes (transparent background, mid-grey grid)."""
+
+from __future__ import annotations
+
+# Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies.
+TARGET = "#0072B2"  # blue: the target p (filled)
+FORWARD = "#E69F00"  # orange: the forward-KL fit, KL(p‖q)
+REVERSE = "#CC79A7"  # reddish purple: the reverse-KL fit, KL(q‖p)
+MANUAL = "#009E73"  # bluish green: the user's own q
+OTHER = "#999999"  # grey: other local optima, components, paths
+ACCENT = "#D55E00"  # vermillion: markers of optima
+SKY = "#56B4E9"
+
+FONT_SIZE = 14
+GRID = "rgba(128,128,128,0.25)"
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    """``#RRGGBB`` as an rgba() string with opacity ``alpha``."""
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def base_layout(**overrides) -> dict:
+    """Layout keywords for ``fig.update_layout``: transparent, theme-neutral, compact."""
+    layout = {
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"size": FONT_SIZE},
+        "margin": {"l": 50, "r": 20, "t": 60, "b": 50},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        "hovermode": "x unified",
+    }
+    layout.update(overrides)
+    return layout
+
+
+def style_axes(fig) -> None:
+    """Grid and zero lines that show on light and dark backgrounds alike."""
+    fig.update_xaxes(gridcolor=GRID, zerolinecolor=GRID)
+    fig.update_yaxes(gridcolor=GRID, zerolinecolor=GRID)
