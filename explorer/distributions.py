@@ -349,9 +349,10 @@ class Mixture:
         if len(self._active) == 1:
             lw, c = self._active[0]
             return c.logpdf(x)
-        logs = self._weighted_logs(x)
+        # components × points on the flattened input, reshaped back: any input shape, scalars too
+        logs = self._weighted_logs(x.ravel())
         top = logs.max(axis=0)
-        return top + np.log(np.exp(logs - top).sum(axis=0))
+        return (top + np.log(np.exp(logs - top).sum(axis=0))).reshape(x.shape)
 
     def pdf(self, x):
         return np.exp(self.logpdf(x))
@@ -362,6 +363,7 @@ class Mixture:
         if len(self._active) == 1:
             c = self._active[0][1]
             return c.logpdf(x), c.dlogpdf(x), c.d2logpdf(x)
+        shape, x = x.shape, x.ravel()
         logs = self._weighted_logs(x)
         top = logs.max(axis=0)
         e = np.exp(logs - top)
@@ -371,7 +373,7 @@ class Mixture:
         d1s, d2s = self._score_terms(x)
         d1 = (resp * d1s).sum(axis=0)
         d2 = (resp * (d2s + d1s * d1s)).sum(axis=0) - d1 * d1
-        return lp, d1, d2
+        return lp.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
     def dlogpdf(self, x):
         return self.log_derivs(x)[1]
