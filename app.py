@@ -1,0 +1,68 @@
+"""KL Explorer — see why forward KL(p‖q) covers mass and reverse KL(q‖p) seeks modes.
+
+Run:  streamlit run app.py
+
+This file is the router: page config, the shared sidebar (target builder, unit), link warnings,
+the page, and finally the state written back to the address bar.  All state is one
+explorer.state.AppState (schema in its module docstring); views/ lays out, explorer/ computes.
+
+Pages (url_path — file):
+    ""            views/fits.py         Forward vs reverse fits (default page, root URL)
+    penalty       views/penalty.py      Where the penalty comes from
+    landscape     views/landscape.py    Objective landscape
+    entropy       views/entropy.py      Entropy, cross-entropy and JS
+    mle           views/mle.py          MLE is forward KL
+    discrete      views/discrete.py     Discrete distributions
+    heavy-tails   views/heavy_tails.py  Heavy tails
+
+Widget keys (stable; tests and browser tests rely on them):
+    sidebar:    preset, n_comp, c{i}_fam, c{i}_w, c{i}_loc, c{i}_scale, c{i}_df (i = 1…6;
+                c{i}_df only for a Student-t), unit
+    fits:       rev_start, rev_comp, rev_mean, manual_mu, manual_sigma, download_json,
+                fits_chart, manual_chart, optima_table
+    penalty:    pen_q, penalty_chart
+    landscape:  land_size, land_start, landscape_chart
+    entropy:    ent_q, entropy_chart
+    mle:        mle_n, mle_seed, mle_chart
+    discrete:   d_n, d{i}_label, d{i}_p, d{i}_q (i = 1…10), d_eps, discrete_chart
+    heavy-tails: tail_df, tails_chart
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # `streamlit run` adds it; AppTest and other runners may not
+    sys.path.insert(0, str(ROOT))
+
+from views.common import get_state, link_warnings, load_state, sync_url  # noqa: E402
+from views.sidebar import render_target_builder, render_unit  # noqa: E402
+
+PAGES = [
+    ("views/fits.py", "Forward vs reverse fits", "", ":material/compare_arrows:"),
+    ("views/penalty.py", "Where the penalty comes from", "penalty", ":material/area_chart:"),
+    ("views/landscape.py", "Objective landscape", "landscape", ":material/landscape:"),
+    ("views/entropy.py", "Entropy, cross-entropy and JS", "entropy",
+     ":material/stacked_bar_chart:"),
+    ("views/mle.py", "MLE is forward KL", "mle", ":material/scatter_plot:"),
+    ("views/discrete.py", "Discrete distributions", "discrete", ":material/bar_chart:"),
+    ("views/heavy_tails.py", "Heavy tails", "heavy-tails", ":material/show_chart:"),
+]
+
+st.set_page_config(page_title="KL Explorer", page_icon=":material/compare_arrows:",
+                   layout="wide")
+load_state()
+pages = [st.Page(path, title=title, icon=icon, default=not url, url_path=url or None)
+         for path, title, url, icon in PAGES if (ROOT / path).is_file()]
+page = st.navigation(pages)
+if page.url_path != "discrete":
+    render_target_builder()
+render_unit()
+for message in link_warnings():
+    st.warning(message, icon="⚠️")
+page.run()
+sync_url(get_state())

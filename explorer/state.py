@@ -1,0 +1,368 @@
+"""The app's whole state as one validated, frozen value, and its URL query-string encoding.
+
+Every control of every page is a field of :class:`AppState`; the app writes ``state.to_query()``
+to the address bar after every change, and ``AppState.from_query(params)`` rebuilds the same view
+from a shared link.  Decoding never raises: a parameter that is not understood (not a number, NaN,
+∞, out of range, too long, unknown key) is reported in a warning and that field alone falls back
+to its default.  Only fields that differ from their defaults are written, so links stay short.
+
+Query-string schema (every key optional)::
+
+    p    preset id: bimodal | asymmetric | three | spike | single | heavy    (default bimodal)
+    c    custom target, 1–6 components, comma-separated, each
+         n:weight:mean:std | l:weight:loc:scale | t:weight:loc:scale:nu
+         e.g. c=n:0.5:-3:1,t:0.5:3:1:2
+         (c wins over p; a c equal to a preset is written as p)
+    u    unit: nats | bits                                                   (default nats)
+    rs   reverse-KL start: best | c<k> (component k, 1-based) | m:<mean>     (default best)
+    q    manual q: <mu>:<sigma>                                  (default: derived from p's range)
+    pq   penalty page q: fits | manual                                       (default fits)
+    lg   landscape grid size: one of LAND_SIZES                              (default 90)
+    eq   entropy page q: forward | reverse | manual                         (default forward)
+    n    MLE sample size: one of MLE_SIZES (10 … 100000)                     (default 1000)
+    seed MLE seed: integer in [0, 999999]                                     (default 0)
+    d    discrete P and Q: label:P:Q,label:P:Q,…  2–10 outcomes              (default weather)
+    de   discrete smoothing ε in [0, 1]                                       (default 0)
+    tv   heavy-tails page ν in [0.5, 30]                                      (default 1.5)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+from explorer.presets import (
+    CUSTOM,
+    DEFAULT_PRESET,
+    MAX_COMPONENTS,
+    PRESETS,
+    ComponentSpec,
+    _in,
+    preset_of,
+)
+
+UNITS = ("nats", "bits")
+START_KINDS = ("best", "component", "mean")
+PEN_QS = ("fits", "manual")
+ENT_QS = ("forward", "reverse", "manual")
+LAND_SIZES = (60, 90, 120, 160)
+MLE_SIZES = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
+MAX_SEED = 999_999
+MANUAL_MU_RANGE = (-10_000.0, 10_000.0)
+MANUAL_SIGMA_RANGE = (1e-4, 20_000.0)
+START_MEAN_RANGE = MANUAL_MU_RANGE
+DISC_MIN, DISC_MAX = 2, 10
+DISC_LABEL_MAX = 24
+DISC_PROB_RANGE = (0.0, 1000.0)
+EPS_RANGE = (0.0, 1.0)
+TAIL_DF_RANGE = (0.5, 30.0)
+
+MAX_VALUE_CHARS = 1000  # longer values are ignored whole
+MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
+KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv")
+# Streamlit's own parameters, never ours to judge.
+RESERVED = ("embed", "embed_options")
+
+WEATHER = (("sunny", 0.7, 0.5), ("rainy", 0.3, 0.5))
+
+
+def num(x: float) -> str:
+    """Shortest text that reads back as exactly ``x`` (no '+' signs: they mean space in URLs)."""
+    s = repr(float(x) + 0.0)
+    if s.endswith(".0"):
+        s = s[:-2]
+    return s.replace("e+", "e")
+
+
+def _shown(value: str) -> str:
+    v = str(value)
+    return repr(v) if len(v) <= MAX_SHOWN_CHARS else repr(v[:MAX_SHOWN_CHARS]) + "…"
+
+
+def _choice(name: str, value, allowed) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got "
+                         f"{_shown(value)}")
+    return value
+
+
+def _int(name: str, value, lo: int, hi: int) -> int:
+    v = _in(name, value, lo, hi)
+    if v != int(v):
+        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {v:g}")
+    return int(v)
+
+
+def check_label(i: int, label) -> str:
+    """A discrete outcome's name: 1–24 characters, none of ',' ':' (the URL separators)."""
+    s = str(label).strip()
+    if not s:
+        raise ValueError(f"outcome {i} name must not be empty")
+    if len(s) > DISC_LABEL_MAX:
+        raise ValueError(f"outcome {i} name must be at most {DISC_LABEL_MAX} characters, "
+                         f"got {len(s)}")
+    if "," in s or ":" in s:
+        raise ValueError(f"outcome {i} name must not contain ',' or ':', got {_shown(s)}")
+    return s
+
+
+def check_discrete(rows) -> tuple[tuple[str, float, float], ...]:
+    """(label, P, Q) rows validated: 2–10 of them, unique names, P and Q in [0, 1000] with
+    positive totals (they are normalised to probabilities where used)."""
+    rows = tuple(rows)
+    if not DISC_MIN <= len(rows) <= DISC_MAX:
+        raise ValueError(f"need {DISC_MIN} to {DISC_MAX} outcomes, got {len(rows)}")
+    out = []
+    for i, (label, p, q) in enumerate(rows, start=1):
+        out.append((check_label(i, label), _in(f"P({i})", p, *DISC_PROB_RANGE),
+                    _in(f"Q({i})", q, *DISC_PROB_RANGE)))
+    labels = [r[0] for r in out]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise ValueError(f"outcome names must be unique; {', '.join(map(repr, dup))} repeats")
+    if math.fsum(r[1] for r in out) <= 0:
+        raise ValueError("P: all probabilities are 0; at least one must be > 0")
+    if math.fsum(r[2] for r in out) <= 0:
+        raise ValueError("Q: all probabilities are 0; at least one must be > 0")
+    return tuple(out)
+
+
+def check_components(components) -> tuple[ComponentSpec, ...]:
+    comps = tuple(c if isinstance(c, ComponentSpec) else ComponentSpec(*c) for c in components)
+    if not 1 <= len(comps) <= MAX_COMPONENTS:
+        raise ValueError(f"target needs 1 to {MAX_COMPONENTS} components, got {len(comps)}")
+    if math.fsum(c.weight for c in comps) <= 0:
+        raise ValueError("weights: all are 0; at least one component needs a weight > 0")
+    return comps
+
+
+@dataclass(frozen=True)
+class AppState:
+    """Everything a link must reproduce.  Construction validates (ValueError naming the field)."""
+
+    components: tuple[ComponentSpec, ...] = PRESETS[DEFAULT_PRESET].components
+    unit: str = "nats"
+    start: str = "best"  # reverse-KL start: best of all / a component / a mean
+    start_component: int = 1  # 1-based, used when start == "component"
+    start_mean: float = 0.0  # used when start == "mean"
+    manual: tuple[float, float] | None = None  # the user's own q (μ, σ); None: derived from p
+    pen_q: str = "fits"
+    land_size: int = 90
+    ent_q: str = "forward"
+    mle_n: int = 1000
+    mle_seed: int = 0
+    disc: tuple[tuple[str, float, float], ...] = WEATHER
+    disc_eps: float = 0.0
+    tail_df: float = 1.5
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "components", check_components(self.components))
+        _choice("unit", self.unit, UNITS)
+        _choice("reverse start", self.start, START_KINDS)
+        comp = _int("reverse start component", self.start_component, 1, len(self.components))
+        mean = _in("reverse start mean", self.start_mean, *START_MEAN_RANGE)
+        # Only the active start option is part of the view (and of the link).
+        set_(self, "start_component", comp if self.start == "component" else 1)
+        set_(self, "start_mean", mean if self.start == "mean" else 0.0)
+        if self.manual is not None:
+            mu, sigma = self.manual
+            set_(self, "manual", (_in("manual μ", mu, *MANUAL_MU_RANGE),
+                                  _in("manual σ", sigma, *MANUAL_SIGMA_RANGE)))
+        _choice("penalty page q", self.pen_q, PEN_QS)
+        _choice("landscape grid size", self.land_size, LAND_SIZES)
+        _choice("entropy page q", self.ent_q, ENT_QS)
+        _choice("MLE sample size n", self.mle_n, MLE_SIZES)
+        set_(self, "mle_seed", _int("MLE seed", self.mle_seed, 0, MAX_SEED))
+        set_(self, "disc", check_discrete(self.disc))
+        set_(self, "disc_eps", _in("smoothing ε", self.disc_eps, *EPS_RANGE))
+        set_(self, "tail_df", _in("heavy-tails ν", self.tail_df, *TAIL_DF_RANGE))
+
+    # --- derived -------------------------------------------------------------------------------
+    @property
+    def preset(self) -> str:
+        """The preset these components are, or "custom"."""
+        return preset_of(self.components)
+
+    def key(self) -> tuple:
+        """The target as plain hashable tuples (cache key)."""
+        return tuple(c.key() for c in self.components)
+
+    def with_(self, **changes) -> AppState:
+        return replace(self, **changes)
+
+    # --- URL -----------------------------------------------------------------------------------
+    def to_query(self) -> dict[str, str]:
+        """The query parameters of this state: only the fields that differ from the defaults."""
+        d = AppState()
+        q: dict[str, str] = {}
+        preset = self.preset
+        if preset == CUSTOM:
+            q["c"] = encode_components(self.components)
+        elif preset != DEFAULT_PRESET:
+            q["p"] = preset
+        if self.unit != d.unit:
+            q["u"] = self.unit
+        if self.start == "component":
+            q["rs"] = f"c{self.start_component}"
+        elif self.start == "mean":
+            q["rs"] = f"m:{num(self.start_mean)}"
+        if self.manual is not None:
+            q["q"] = f"{num(self.manual[0])}:{num(self.manual[1])}"
+        for name, key in (("pen_q", "pq"), ("land_size", "lg"), ("ent_q", "eq"),
+                          ("mle_n", "n"), ("mle_seed", "seed"), ("disc_eps", "de"),
+                          ("tail_df", "tv")):
+            value = getattr(self, name)
+            if value != getattr(d, name):
+                q[key] = num(value) if isinstance(value, float) else str(value)
+        if self.disc != d.disc:
+            q["d"] = ",".join(f"{lab}:{num(p)}:{num(qq)}" for lab, p, qq in self.disc)
+        return q
+
+    @classmethod
+    def from_query(cls, params) -> tuple[AppState, list[str]]:
+        """The state a link describes, and a warning for every parameter that was ignored."""
+        warnings: list[str] = []
+        raw = {}
+        unknown = []
+        for k, v in dict(params or {}).items():
+            k = str(k)
+            if isinstance(v, list | tuple):  # a repeated key: the last one counts, as in Streamlit
+                v = v[-1] if v else ""
+            v = str(v)
+            if k in RESERVED:
+                continue
+            if k not in KEYS:
+                unknown.append(k)
+                continue
+            if len(v) > MAX_VALUE_CHARS:
+                warnings.append(f"Ignored {k}: the value is {len(v):,} characters long "
+                                f"(at most {MAX_VALUE_CHARS:,}); using the default.")
+                continue
+            raw[k] = v.strip()
+        if unknown:
+            names = ", ".join(_shown(k) for k in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            warnings.append(f"Ignored unknown link parameter(s) {names}{more}.")
+
+        values: dict = {}
+
+        def attempt(key, parse, what):
+            if key not in raw:
+                return
+            try:
+                parse(raw[key])
+            except (ValueError, TypeError, OverflowError) as e:
+                warnings.append(f"Ignored {key}={_shown(raw[key])}: {e}; using the default "
+                                f"{what}.")
+
+        # target: c wins over p
+        def parse_p(v):
+            if v not in PRESETS:
+                raise ValueError(f"preset must be one of {', '.join(PRESETS)}")
+            if "c" not in raw:
+                values["components"] = PRESETS[v].components
+
+        def parse_c(v):
+            comps, problems = decode_components(v)
+            warnings.extend(f"In 'c': {msg}." for msg in problems)
+            values["components"] = check_components(comps)
+
+        attempt("p", parse_p, "target")
+        attempt("c", parse_c, "target")
+        comps = values.get("components", cls.components)
+
+        attempt("u", lambda v: values.__setitem__("unit", _choice("unit", v, UNITS)), "unit")
+
+        def parse_rs(v):
+            if v == "best":
+                values["start"] = "best"
+            elif v.startswith("c"):
+                k = _int("start component", v[1:], 1, MAX_COMPONENTS)
+                if k > len(comps):
+                    raise ValueError(f"start component must be in [1, {len(comps)}] for this "
+                                     f"target, got {k}")
+                values.update(start="component", start_component=k)
+            elif v.startswith("m:"):
+                values.update(start="mean",
+                              start_mean=_in("start mean", v[2:], *START_MEAN_RANGE))
+            else:
+                raise ValueError("reverse start must be best, c<k> or m:<mean>")
+
+        attempt("rs", parse_rs, "start (best of all starts)")
+
+        def parse_q(v):
+            parts = v.split(":")
+            if len(parts) != 2:
+                raise ValueError("manual q must be <mu>:<sigma>")
+            values["manual"] = (_in("manual μ", parts[0], *MANUAL_MU_RANGE),
+                                _in("manual σ", parts[1], *MANUAL_SIGMA_RANGE))
+
+        attempt("q", parse_q, "manual q")
+        attempt("pq", lambda v: values.__setitem__("pen_q", _choice("pq", v, PEN_QS)), "q")
+        attempt("lg", lambda v: values.__setitem__(
+            "land_size", _choice("landscape grid size", _int("lg", v, 1, 10**6), LAND_SIZES)),
+            "grid size")
+        attempt("eq", lambda v: values.__setitem__("ent_q", _choice("eq", v, ENT_QS)), "q")
+        attempt("n", lambda v: values.__setitem__(
+            "mle_n", _choice("n", _int("n", v, MLE_SIZES[0], MLE_SIZES[-1]), MLE_SIZES)),
+            "sample size")
+        attempt("seed", lambda v: values.__setitem__("mle_seed", _int("seed", v, 0, MAX_SEED)),
+                "seed")
+
+        def parse_d(v):
+            rows = []
+            for i, part in enumerate(v.split(","), start=1):
+                bits = part.split(":")
+                if len(bits) != 3:
+                    raise ValueError(f"outcome {i} must be name:P:Q")
+                rows.append((bits[0], bits[1], bits[2]))
+            values["disc"] = check_discrete(rows)
+
+        attempt("d", parse_d, "weather example")
+        attempt("de", lambda v: values.__setitem__("disc_eps", _in("ε", v, *EPS_RANGE)), "ε")
+        attempt("tv", lambda v: values.__setitem__("tail_df", _in("ν", v, *TAIL_DF_RANGE)),
+                "ν")
+        try:
+            state = cls(**values)
+        except ValueError as e:  # a combination no single check caught: drop to defaults
+            warnings.append(f"Ignored the link: {e}.")
+            state = cls()
+        return state, warnings
+
+
+def encode_components(components) -> str:
+    parts = []
+    for c in components:
+        s = f"{c.family}:{num(c.weight)}:{num(c.loc)}:{num(c.scale)}"
+        if c.family == "t":
+            s += f":{num(c.df)}"
+        parts.append(s)
+    return ",".join(parts)
+
+
+def decode_components(text: str) -> tuple[list[ComponentSpec], list[str]]:
+    """Components from ``c``; each bad one is skipped with a message naming it and the field."""
+    comps, problems = [], []
+    parts = text.split(",")
+    if len(parts) > MAX_COMPONENTS:
+        problems.append(f"{len(parts)} components given, at most {MAX_COMPONENTS}: "
+                        f"components {MAX_COMPONENTS + 1}–{len(parts)} ignored")
+        parts = parts[:MAX_COMPONENTS]
+    for i, part in enumerate(parts, start=1):
+        bits = part.split(":")
+        try:
+            if not bits or bits[0] not in ("n", "l", "t"):
+                raise ValueError("family must be n (Normal), t (Student-t) or l (Laplace)")
+            need = 5 if bits[0] == "t" else 4
+            if len(bits) != need:
+                form = ("t:weight:loc:scale:nu" if bits[0] == "t"
+                        else f"{bits[0]}:weight:mean:std")
+                raise ValueError(f"expected {form}")
+            comps.append(ComponentSpec(*bits) if need == 5 else ComponentSpec(*bits[:4]))
+        except ValueError as e:
+            problems.append(f"component {i} ({_shown(part)}): {e}; ignored that component")
+    return comps, problems
+
+
+STATE_FIELDS = tuple(f.name for f in fields(AppState) if not f.name.startswith("_"))

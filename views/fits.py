@@ -1,0 +1,198 @@
+"""Main page: p with its forward-KL and reverse-KL Gaussian fits side by side, every reverse
+optimum, a manual q, the two formulas, and a JSON download."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from explorer.distributions import Normal
+from explorer.divergences import why_infinite
+from explorer.figures import fits_figure, fmt_num, json_safe, manual_figure, q_record
+from explorer.presets import FAMILIES, mixture
+from explorer.state import START_KINDS
+from views.common import (
+    commit,
+    field_callback,
+    forward_fit,
+    get_state,
+    kl_both,
+    kl_text,
+    kl_value,
+    manual_q,
+    mu_range,
+    q_text,
+    reverse_fit,
+    same_q,
+    seed,
+    seed_ranged,
+    show_error,
+    sigma_range,
+)
+
+START_LABELS = {"best": "Best of all starts", "component": "Start at a component",
+                "mean": "Start at a mean"}
+PLOT_CONFIG = {"displaylogo": False,
+               "toImageButtonOptions": {"format": "png", "filename": "kl-explorer-fits",
+                                        "scale": 2}}
+
+state = get_state()
+key = state.key()
+p = mixture(key)
+unit = state.unit
+
+st.title("KL Explorer: forward vs reverse KL")
+st.caption("Fit one Gaussian q to the target p (built in the sidebar) by minimising KL(p‖q) or "
+           "KL(q‖p), and compare.")
+
+# --- reverse start ----------------------------------------------------------------------------
+seed("rev_start", state.start)
+c_kind, c_value = st.columns([3, 2])
+c_kind.radio("Reverse-KL fit starts from", START_KINDS, key="rev_start", horizontal=True,
+             format_func=START_LABELS.get, on_change=field_callback("rev_start", "start"),
+             help="Reverse KL has one local optimum per mode it can lock onto; the start "
+                  "decides which one the optimiser reaches.")
+if state.start == "component":
+    seed("rev_comp", state.start_component)
+    if st.session_state["rev_comp"] > len(state.components):
+        st.session_state["rev_comp"] = 1
+    c_value.selectbox("Component", list(range(1, len(state.components) + 1)), key="rev_comp",
+                      format_func=lambda k: f"{k}: {state.components[k - 1].label()}",
+                      on_change=field_callback("rev_comp", "start_component"))
+elif state.start == "mean":
+    lo, hi, step = mu_range(key)
+    if seed_ranged("rev_mean", state.start_mean, lo, hi, step) != state.start_mean:
+        commit("rev_mean", start_mean=float(st.session_state["rev_mean"]))
+    c_value.slider("Initial mean of q", min_value=lo, max_value=hi, step=step, key="rev_mean",
+                   on_change=field_callback("rev_mean", "start_mean", float),
+                   help="q starts at this mean with the width of the nearest component.")
+show_error("rev_start")
+state = get_state()
+
+# --- fits ------------------------------------------------------------------------------------
+q_fwd, kl_fwd, fwd_reason = forward_fit(key)
+rev, optima = reverse_fit(state)
+q_rev = rev.q
+others = [o.q for o in optima if not same_q(o.q, q_rev)]
+
+fig = fits_figure(p, q_fwd, q_rev, others, unit=unit, forward_reason=fwd_reason)
+st.plotly_chart(fig, key="fits_chart", config=PLOT_CONFIG)
+
+
+def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
+    if q is None:
+        col.metric(f"{name}: KL(p‖q), {unit}", "∞")
+        col.error(reason or "No Gaussian has finite KL(p‖q).")
+        return
+    kpq, kqp = kl_both(key, q.mean, q.std)
+    mu, sigma = q_text(q)
+    a, b, c, d = col.columns(4)
+    a.metric("μ", mu)
+    b.metric("σ", sigma)
+    c.metric(f"KL(p‖q), {unit}", kl_value(kpq, unit))
+    d.metric(f"KL(q‖p), {unit}", kl_value(kqp, unit))
+    for value, reason_of in ((kpq, (p, q)), (kqp, (q, p))):
+        if value == float("inf"):
+            col.caption("∞: " + (why_infinite(*reason_of) or "the tails disagree."))
+
+
+left, right = st.columns(2)
+left.markdown("**Forward fit** — minimises KL(p‖q)")
+fit_metrics(left, q_fwd, fwd_reason, "Forward fit")
+right.markdown("**Reverse fit** — minimises KL(q‖p)")
+fit_metrics(right, q_rev, None, "Reverse fit")
+if state.start != "best":
+    right.caption(f"Started at N({fmt_num(rev.start.mean)}, {fmt_num(rev.start.std)}²); "
+                  f"{rev.iterations} optimiser steps.")
+
+# --- every reverse optimum ---------------------------------------------------------------------
+st.subheader("Reverse-KL local optima")
+rows = []
+for i, o in enumerate(optima, start=1):
+    kpq, kqp = kl_both(key, o.q.mean, o.q.std)
+    mu, sigma = q_text(o.q)
+    rows.append({"#": i, "μ": mu, "σ": sigma, "KL(q‖p)": kl_text(kqp, unit),
+                 "KL(p‖q)": kl_text(kpq, unit),
+                 "shown": "◀ reverse fit" if same_q(o.q, q_rev) else ""})
+if rows:
+    st.dataframe(rows, hide_index=True, key="optima_table")
+    st.caption(f"{len(rows)} distinct local optim{'um' if len(rows) == 1 else 'a'} found from "
+               "starts at every component and every run of neighbouring components, best "
+               "first.")
+if not any(same_q(o.q, q_rev) for o in optima):
+    st.caption("The chosen start stopped at a point that is not one of these optima "
+               f"(μ = {q_text(q_rev)[0]}, σ = {q_text(q_rev)[1]}).")
+
+# --- manual q ---------------------------------------------------------------------------------
+st.subheader("Your own q")
+mlo, mhi, mstep = mu_range(key)
+slo, shi, sstep = sigma_range(key)
+mq = manual_q(state)
+shown = (seed_ranged("manual_mu", mq.mean, mlo, mhi, mstep),
+         seed_ranged("manual_sigma", mq.std, slo, shi, sstep))
+if state.manual is not None and shown != state.manual:  # clamped into the new range
+    commit("manual_mu", manual=shown)
+
+
+def _on_manual() -> None:
+    commit("manual_mu", manual=(float(st.session_state["manual_mu"]),
+                                float(st.session_state["manual_sigma"])))
+
+
+s1, s2 = st.columns(2)
+s1.slider("μ of your q", min_value=mlo, max_value=mhi, step=mstep, key="manual_mu",
+          on_change=_on_manual)
+s2.slider("σ of your q", min_value=slo, max_value=shi, step=sstep, key="manual_sigma",
+          on_change=_on_manual)
+show_error("manual_mu")
+mq = Normal(float(st.session_state["manual_mu"]), float(st.session_state["manual_sigma"]))
+kpq, kqp = kl_both(key, mq.mean, mq.std)
+m1, m2, m3 = st.columns([1, 1, 2])
+if q_fwd is not None:
+    m1.metric("KL(p‖q), your q", kl_text(kpq, unit),
+              delta=f"+{kl_text(max(kpq - kl_fwd, 0.0), unit)} vs optimum",
+              delta_color="off", delta_arrow="off")
+else:
+    m1.metric("KL(p‖q), your q", kl_text(kpq, unit))
+best_rev = optima[0].kl if optima else rev.kl
+m2.metric("KL(q‖p), your q", kl_text(kqp, unit),
+          delta=f"+{kl_text(max(kqp - best_rev, 0.0), unit)} vs best optimum",
+          delta_color="off", delta_arrow="off")
+m3.caption("Drag μ and σ: forward KL punishes a q that misses any of p's mass; reverse KL "
+           "punishes a q that puts mass where p has little. The dashed curves and the markers "
+           "on the right are the optima.")
+st.plotly_chart(manual_figure(p, mq, q_fwd, q_rev, others), key="manual_chart",
+                config={**PLOT_CONFIG, "toImageButtonOptions": {
+                    **PLOT_CONFIG["toImageButtonOptions"], "filename": "kl-explorer-manual"}})
+
+# --- why they differ ---------------------------------------------------------------------------
+st.subheader("Why the two fits differ")
+f1, f2 = st.columns(2)
+f1.latex(r"\mathrm{KL}(p\,\|\,q)=\int p(x)\,\log\frac{p(x)}{q(x)}\,dx")
+f1.caption("Weighted by p: wherever p has mass and q ≈ 0 the log blows up, so q must "
+           "**cover all of p** — it spreads over every mode (mass-covering).")
+f2.latex(r"\mathrm{KL}(q\,\|\,p)=\int q(x)\,\log\frac{q(x)}{p(x)}\,dx")
+f2.caption("Weighted by q: q is only punished where it puts mass that p lacks, so it "
+           "**hides inside one mode** and ignores the rest (mode-seeking).")
+
+# --- download --------------------------------------------------------------------------------
+doc = {
+    "app": "KL Explorer",
+    "unit": unit,
+    "link_query": state.to_query(),
+    "target": [{"family": FAMILIES[c.family], "weight": w, "raw_weight": c.weight,
+                "loc": c.loc, "scale": c.scale, **({"df": c.df} if c.family == "t" else {})}
+               for c, w in zip(state.components, p.weights, strict=True)],
+    "forward_fit": (q_record(p, q_fwd, unit) if q_fwd is not None
+                    else {"exists": False, "reason": fwd_reason, "kl_p_q": float("inf")}),
+    "reverse_fit": {**q_record(p, q_rev, unit), "start": state.start,
+                    **({"start_q": {"mu": rev.start.mean, "sigma": rev.start.std}}
+                       if rev.start is not None and state.start != "best" else {})},
+    "reverse_optima": [q_record(p, o.q, unit) for o in optima],
+    "manual_q": q_record(p, mq, unit),
+}
+st.download_button("Download results (JSON)",
+                   json.dumps(json_safe(doc), indent=2, allow_nan=False, ensure_ascii=False),
+                   file_name="kl-explorer-results.json", mime="application/json",
+                   key="download_json", on_click="ignore")
