@@ -3,14 +3,18 @@ optimum, a manual q, the two formulas, and a JSON download."""
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from explorer.distributions import Normal
 from explorer.divergences import why_infinite
-from explorer.figures import fits_figure, fmt_num, json_safe, manual_figure, q_record
-from explorer.presets import FAMILIES, mixture
+from explorer.figures import (
+    fits_figure,
+    fmt_num,
+    manual_figure,
+    results_document,
+    results_json,
+)
+from explorer.presets import mixture
 from explorer.state import START_KINDS
 from views.common import (
     commit,
@@ -31,6 +35,7 @@ from views.common import (
     sigma_range,
 )
 
+RESULTS_JSON = "_kl_results_json"
 START_LABELS = {"best": "Best of all starts", "component": "Start at a component",
                 "mean": "Start at a mean"}
 PLOT_CONFIG = {"displaylogo": False,
@@ -177,22 +182,10 @@ f2.caption("Weighted by q: q is only punished where it puts mass that p lacks, s
            "**hides inside one mode** and ignores the rest (mode-seeking).")
 
 # --- download --------------------------------------------------------------------------------
-doc = {
-    "app": "KL Explorer",
-    "unit": unit,
-    "link_query": state.to_query(),
-    "target": [{"family": FAMILIES[c.family], "weight": w, "raw_weight": c.weight,
-                "loc": c.loc, "scale": c.scale, **({"df": c.df} if c.family == "t" else {})}
-               for c, w in zip(state.components, p.weights, strict=True)],
-    "forward_fit": (q_record(p, q_fwd, unit) if q_fwd is not None
-                    else {"exists": False, "reason": fwd_reason, "kl_p_q": float("inf")}),
-    "reverse_fit": {**q_record(p, q_rev, unit), "start": state.start,
-                    **({"start_q": {"mu": rev.start.mean, "sigma": rev.start.std}}
-                       if rev.start is not None and state.start != "best" else {})},
-    "reverse_optima": [q_record(p, o.q, unit) for o in optima],
-    "manual_q": q_record(p, mq, unit),
-}
-st.download_button("Download results (JSON)",
-                   json.dumps(json_safe(doc), indent=2, allow_nan=False, ensure_ascii=False),
-                   file_name="kl-explorer-results.json", mime="application/json",
-                   key="download_json", on_click="ignore")
+doc = results_document(state.components, p, q_fwd, fwd_reason, q_rev,
+                       rev.start if state.start != "best" else None, [o.q for o in optima], mq,
+                       unit, state.to_query())
+text = results_json(doc)
+st.session_state[RESULTS_JSON] = text  # what the button serves (tests read it here)
+st.download_button("Download results (JSON)", text, file_name="kl-explorer-results.json",
+                   mime="application/json", key="download_json", on_click="ignore")

@@ -1,0 +1,357 @@
+"""The app's behaviour through streamlit.testing.v1.AppTest: presets, edits, units, reverse starts,
+manual q, the URL round trip, hostile links, and no NaN anywhere on any page.
+
+Displayed KL values are checked against independent numbers: the closed-form Gaussian KL where p
+is Gaussian, else explorer's kl_divergence (the numerics are tested in test_divergences.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.distributions import Mixture, Normal
+from explorer.divergences import gaussian_kl, kl_divergence
+from explorer.figures import fmt_kl, fmt_num
+from explorer.presets import PRESETS, mixture
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60
+LN2 = math.log(2)
+
+
+def run_app(params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(params or {})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> list[tuple[str, str]]:
+    return [(m.label, m.value) for m in at.metric]
+
+
+def fit_panel(at: AppTest) -> dict[str, dict[str, str]]:
+    """The forward and reverse fit metrics: {"forward": {"μ": .., "σ": .., "KL(p‖q)": ..}, ...}."""
+    out, side = {"forward": {}, "reverse": {}}, "forward"
+    for label, value in metrics(at)[:8]:
+        name = label.split(",")[0]
+        if name in out[side] or name.startswith("Forward fit"):
+            if name.startswith("Forward fit"):
+                out["forward"]["KL(p‖q)"] = value
+            side = "reverse"
+            if name.startswith("Forward fit"):
+                continue
+        if "your q" in label:
+            break
+        out[side][name] = value
+    return out
+
+
+def all_text(at: AppTest, quotes: bool = True) -> str:
+    """Every piece of text the page shows, figures' specs included (``quotes=False``: without
+    the link warnings, which quote the bad values they ignored, e.g. u='NaN')."""
+    parts = []
+    kinds = ("title", "header", "subheader", "markdown", "caption", "latex", "text", "error",
+             "info", "success") + (("warning",) if quotes else ())
+    for kind in kinds:
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value} {m.proto.delta}" for m in at.metric]
+    parts += [df.value.to_string() for df in at.dataframe]
+    for c in at.get("plotly_chart"):
+        spec = json.loads(c.proto.spec)
+        parts += [text for text in _strings(spec)]
+    return "\n".join(parts)
+
+
+def _strings(node):
+    """Every string in a figure spec except base64 array payloads (their numbers are checked
+    by :func:`_arrays`)."""
+    if isinstance(node, dict):
+        if "bdata" in node:
+            return
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+    elif isinstance(node, str):
+        yield node
+
+
+def _arrays(node):
+    """Every numeric array of a figure spec (Plotly 7 ships them base64-encoded)."""
+    if isinstance(node, dict):
+        if "bdata" in node and "dtype" in node:
+            yield np.frombuffer(base64.b64decode(node["bdata"]), dtype=node["dtype"])
+            return
+        for v in node.values():
+            yield from _arrays(v)
+    elif isinstance(node, list):
+        if node and all(isinstance(v, int | float) for v in node):
+            yield np.asarray(node, dtype=float)
+        for v in node:
+            yield from _arrays(v)
+
+
+NAN = re.compile(r"\bnan\b|NaN", re.IGNORECASE)
+
+
+def assert_no_nan(at: AppTest) -> None:
+    text = all_text(at, quotes=False)
+    assert not NAN.search(text), text[max(NAN.search(text).start() - 80, 0):][:160]
+    for c in at.get("plotly_chart"):
+        for arr in _arrays(json.loads(c.proto.spec)["data"]):
+            assert not np.isnan(arr.astype(float)).any()
+
+
+def chart_spec(at: AppTest, i: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+# --- main page ---------------------------------------------------------------------------------
+def test_default_view_is_the_bimodal_target_with_both_fits():
+    at = run_app()
+    assert at.selectbox(key="preset").value == "bimodal"
+    assert at.query_params == {}
+    fits = fit_panel(at)
+    p = mixture(PRESETS["bimodal"].components)
+    q = Normal(0, math.sqrt(10))  # moment matching
+    assert fits["forward"]["μ"] == "0" and fits["forward"]["σ"] == "3.162"
+    assert fits["forward"]["KL(p‖q)"] == fmt_num(kl_divergence(p, q))
+    assert fits["forward"]["KL(q‖p)"] == fmt_num(kl_divergence(q, p))
+    assert fits["reverse"]["μ"] in ("−2.984", "2.984") and fits["reverse"]["σ"] == "1.023"
+    spec = chart_spec(at)
+    titles = [a["text"] for a in spec["layout"]["annotations"]]
+    assert "Forward KL(p‖q): mass-covering" in titles
+    assert "Reverse KL(q‖p): mode-seeking" in titles
+    assert len(at.latex) == 2
+    assert_no_nan(at)
+
+
+def test_every_reverse_optimum_is_listed_and_drawn():
+    at = run_app()
+    table = at.dataframe[0].value
+    assert list(table["μ"]) == ["−2.984", "2.984", "0"]
+    assert list(table["KL(q‖p)"])[:2] == ["0.6888 nats"] * 2
+    assert list(table["shown"]).count("◀ reverse fit") == 1
+    names = [t.get("name") for t in chart_spec(at)["data"]]
+    assert names.count("other reverse optima") == 2
+
+
+def test_single_gaussian_manual_q_shows_closed_form_kls():
+    at = run_app({"p": "single", "q": "1:2"})
+    mine = dict(metrics(at))
+    assert mine["KL(p‖q), your q"] == fmt_kl(gaussian_kl(0, 1, 1, 2)) == "0.4431 nats"
+    assert mine["KL(q‖p), your q"] == fmt_kl(gaussian_kl(1, 2, 0, 1))
+    assert at.slider(key="manual_mu").value == 1.0
+    assert at.slider(key="manual_sigma").value == 2.0
+    fits = fit_panel(at)
+    assert fits["forward"]["KL(p‖q)"] == "0" and fits["reverse"]["KL(q‖p)"] == "0"
+
+
+def test_dragging_the_manual_q_updates_kls_and_url():
+    at = run_app({"p": "single"})
+    at.slider(key="manual_mu").set_value(0.5)
+    rerun(at)
+    at.slider(key="manual_sigma").set_value(0.5)
+    rerun(at)
+    mine = dict(metrics(at))
+    assert mine["KL(p‖q), your q"] == fmt_kl(gaussian_kl(0, 1, 0.5, 0.5))
+    assert mine["KL(q‖p), your q"] == fmt_kl(gaussian_kl(0.5, 0.5, 0, 1))
+    assert at.query_params == {"p": "single", "q": "0.5:0.5"}
+    gap = [m for m in at.metric if m.label == "KL(p‖q), your q"][0].proto.delta
+    assert gap == f"+{fmt_kl(gaussian_kl(0, 1, 0.5, 0.5))} vs optimum"
+
+
+@pytest.mark.parametrize("pid", list(PRESETS))
+def test_choosing_each_preset_updates_view_and_url(pid):
+    at = run_app()
+    at.selectbox(key="preset").set_value(pid)
+    rerun(at)
+    comps = PRESETS[pid].components
+    assert at.number_input(key="n_comp").value == len(comps)
+    assert at.number_input(key="c1_loc").value == comps[0].loc
+    assert at.query_params == ({} if pid == "bimodal" else {"p": pid})
+    assert_no_nan(at)
+
+
+def test_editing_a_component_makes_the_target_custom():
+    at = run_app()
+    at.number_input(key="c2_scale").set_value(2.0)
+    rerun(at)
+    assert at.selectbox(key="preset").value == "custom"
+    assert at.query_params == {"c": "n:0.5:-3:1,n:0.5:3:2"}
+    p = Mixture([Normal(-3, 1), Normal(3, 2)])
+    var = 0.5 * 1 + 0.5 * 4 + 9  # mixture variance, mean 0
+    q = Normal(0, math.sqrt(var))
+    assert fit_panel(at)["forward"]["KL(p‖q)"] == fmt_num(kl_divergence(p, q))
+
+
+def test_adding_components_and_families():
+    at = run_app()
+    at.number_input(key="n_comp").set_value(3)
+    rerun(at)
+    at.selectbox(key="c3_fam").set_value("t")
+    rerun(at)
+    at.number_input(key="c3_df").set_value(4.0)
+    rerun(at)
+    assert at.query_params["c"] == "n:0.5:-3:1,n:0.5:3:1,t:0.5:6:1:4"
+    at.selectbox(key="c1_fam").set_value("l")
+    rerun(at)
+    assert at.query_params["c"] == "l:0.5:-3:1,n:0.5:3:1,t:0.5:6:1:4"
+    assert at.number_input(key="c1_loc").label == "location"
+    assert_no_nan(at)
+    at.number_input(key="n_comp").set_value(1)
+    rerun(at)
+    assert at.query_params == {"c": "l:0.5:-3:1"}
+
+
+def test_all_weights_zero_keeps_the_typed_value_and_the_last_good_target():
+    at = run_app()
+    at.number_input(key="c1_w").set_value(0.0)
+    rerun(at)
+    assert at.query_params == {"c": "n:0:-3:1,n:0.5:3:1"}
+    before = fit_panel(at)
+    at.number_input(key="c2_w").set_value(0.0)
+    rerun(at)
+    assert at.number_input(key="c2_w").value == 0.0  # what the user typed stays
+    assert any("weights" in e.value and "> 0" in e.value for e in at.sidebar.error)
+    assert at.query_params == {"c": "n:0:-3:1,n:0.5:3:1"}  # last good state
+    assert fit_panel(at) == before
+    at.number_input(key="c2_w").set_value(1.0)
+    rerun(at)
+    assert not at.sidebar.error
+    assert at.query_params == {"c": "n:0:-3:1,n:1:3:1"}
+
+
+def test_bits_divide_by_ln2():
+    at = run_app({"u": "bits"})
+    p = mixture(PRESETS["bimodal"].components)
+    q = Normal(0, math.sqrt(10))
+    fits = fit_panel(at)
+    assert fits["forward"]["KL(p‖q)"] == fmt_num(kl_divergence(p, q) / LN2)
+    at.radio(key="unit").set_value("nats")
+    rerun(at)
+    assert fit_panel(at)["forward"]["KL(p‖q)"] == fmt_num(kl_divergence(p, q))
+    assert at.query_params == {}
+
+
+def test_reverse_start_commits_to_the_chosen_mode():
+    at = run_app()
+    at.radio(key="rev_start").set_value("component")
+    rerun(at)
+    at.selectbox(key="rev_comp").set_value(2)
+    rerun(at)
+    assert fit_panel(at)["reverse"]["μ"] == "2.984"
+    assert at.query_params == {"rs": "c2"}
+    at.selectbox(key="rev_comp").set_value(1)
+    rerun(at)
+    assert fit_panel(at)["reverse"]["μ"] == "−2.984"
+    at.radio(key="rev_start").set_value("mean")
+    rerun(at)
+    at.slider(key="rev_mean").set_value(2.0)
+    rerun(at)
+    assert fit_panel(at)["reverse"]["μ"] == "2.984"
+    assert at.query_params == {"rs": "m:2"}
+    table = at.dataframe[0].value
+    assert list(table["shown"]) == ["", "◀ reverse fit", ""]
+
+
+def test_heavy_tail_says_forward_fit_does_not_exist_and_shows_reverse():
+    at = run_app({"p": "heavy"})
+    fits = fit_panel(at)
+    assert fits["forward"] == {"KL(p‖q)": "∞"}
+    errs = " ".join(e.value for e in at.main.error)
+    assert "no finite Gaussian fit" in errs and "ν = 1.5" in errs
+    assert fits["reverse"]["KL(p‖q)"] == "∞" and fits["reverse"]["μ"] == "0"
+    assert any("∞:" in c.value and "variance is infinite" in c.value for c in at.caption)
+    assert_no_nan(at)
+    doc = json.loads(at.session_state["_kl_results_json"])
+    assert doc["forward_fit"]["kl_p_q"] == "inf"
+
+
+def test_download_json_is_strict_and_matches_the_view():
+    at = run_app({"p": "asymmetric", "u": "bits", "rs": "c2"})
+    assert at.get("download_button")[0].label == "Download results (JSON)"
+    text = at.session_state["_kl_results_json"]
+    assert "NaN" not in text and "Infinity" not in text
+    doc = json.loads(text)
+    assert doc["unit"] == "bits" and doc["link_query"] == {"p": "asymmetric", "u": "bits",
+                                                           "rs": "c2"}
+    p = mixture(PRESETS["asymmetric"].components)
+    q = Normal(doc["reverse_fit"]["mu"], doc["reverse_fit"]["sigma"])
+    assert q.mean == pytest.approx(3, abs=0.05)
+    assert doc["reverse_fit"]["kl_q_p"] == pytest.approx(kl_divergence(q, p) / LN2)
+    assert len(doc["reverse_optima"]) == 2
+    assert doc["reverse_fit"]["start"] == {"mu": 3.0, "sigma": 0.5}
+
+
+# --- URL round trip and hostile links ------------------------------------------------------------
+def test_url_round_trip_reproduces_the_view():
+    at = run_app()
+    at.selectbox(key="preset").set_value("three")
+    rerun(at)
+    at.number_input(key="c2_w").set_value(0.8)
+    rerun(at)
+    at.radio(key="unit").set_value("bits")
+    rerun(at)
+    at.radio(key="rev_start").set_value("component")
+    rerun(at)
+    at.selectbox(key="rev_comp").set_value(3)
+    rerun(at)
+    at.slider(key="manual_mu").set_value(2.0)
+    rerun(at)
+    query = dict(at.query_params)
+    assert query == {"c": "n:0.3:-7:1,n:0.8:0:1,n:0.3:7:1", "u": "bits", "rs": "c3",
+                     "q": "2:5.6"}
+    again = run_app(query)
+    assert again.query_params == query
+    assert metrics(again) == metrics(at)
+    assert again.dataframe[0].value.equals(at.dataframe[0].value)
+    assert chart_spec(again)["data"] == chart_spec(at)["data"]
+    assert not again.warning
+
+
+HOSTILE = [
+    ({"u": "NaN"}, "u=", {}),
+    ({"c": "n:0.5:-3:abc,n:0.5:3:1"}, "std/scale", {"c": "n:0.5:3:1"}),
+    ({"c": "n:0.5:inf:1"}, "mean/location", {}),
+    ({"c": "n:1e300:0:1"}, "weight", {}),
+    ({"c": "n:0.5:0:-1"}, "std/scale", {}),
+    ({"c": "x" * 10_000}, "10,000 characters", {}),
+    ({"zzz": "1", "u": "bits"}, "unknown", {"u": "bits"}),
+    ({"q": "nan:nan", "u": "bits"}, "manual μ", {"u": "bits"}),
+    ({"rs": "c99"}, "start component", {}),
+    ({"p": "heavy", "rs": "m:1e99"}, "start mean", {"p": "heavy"}),
+    ({"k" * 10_000: "v"}, "unknown", {}),
+]
+
+
+@pytest.mark.parametrize("params, words, kept", HOSTILE)
+def test_hostile_links_warn_and_fall_back_per_field(params, words, kept):
+    at = run_app(params)
+    text = " ".join(w.value for w in at.warning)
+    assert words in text
+    assert len(text) < 3000
+    assert at.query_params == kept
+    assert_no_nan(at)
+    # the warning stays until the view changes, then goes
+    rerun(at)
+    assert at.warning
+    at.radio(key="unit").set_value("nats" if at.radio(key="unit").value == "bits" else "bits")
+    rerun(at)
+    assert not [w for w in at.warning if words in w.value]
