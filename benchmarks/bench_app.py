@@ -1,0 +1,123 @@
+"""How fast the app feels, measured in a real headless Chromium (Debian's, via Playwright).
+
+Prints:
+* cold start: `streamlit run app.py` until the server answers, then first navigation until both
+  fits are drawn;
+* interaction: from typing a new component mean (Enter) until the forward-fit curve in the chart
+  has the new fit's peak — the target changes every time, so every fit is computed afresh (no
+  cache hit) — median over N changes;
+* the same for dragging the manual q (a cheaper path: two KL values, no fit);
+* baseline, measured in the same run: a rerun that recomputes nothing (toggling the unit back and
+  forth re-renders from cache), i.e. Streamlit's own floor; the ratios say what our computation
+  adds on top of it.
+
+Run: python benchmarks/bench_app.py [--changes 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from browser_support import launch_chromium, streamlit_server, wait_for_app_idle  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+PEAK_OF = """([name, peak]) => {
+    const g = document.querySelector('.st-key-fits_chart .js-plotly-plot');
+    if (!g || !g._fullData) return false;
+    const t = g._fullData.find(d => d.name === name);
+    if (!t) return false;
+    const m = Math.max(...Array.from(t.y));
+    return Math.abs(m - peak) <= 1e-3 * peak;
+}"""
+
+
+def forward_peak(means: list[float]) -> float:
+    """Peak of the forward fit of 0.5 N(m1, 1) + 0.5 N(m2, 1): moment matching, by hand."""
+    m1, m2 = means
+    sd = math.sqrt(1 + ((m1 - m2) / 2) ** 2)
+    return 1 / (sd * math.sqrt(2 * math.pi))
+
+
+def timed(action, wait) -> float:
+    t0 = time.perf_counter()
+    action()
+    wait()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--changes", type=int, default=12, help="interactions to time (≥ 10)")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    with streamlit_server() as url, sync_playwright() as pw:
+        t_server = time.perf_counter() - t0
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        t1 = time.perf_counter()
+        page.goto(url)
+        page.wait_for_function(PEAK_OF, arg=["forward fit q", forward_peak([-3, 3])],
+                               timeout=120_000)
+        t_first = time.perf_counter() - t1
+        wait_for_app_idle(page)
+
+        box = page.locator(".st-key-c2_loc input")
+        fit_times = []
+        for i in range(args.changes):
+            m2 = 3.5 + 0.25 * i
+            def change(m2=m2):
+                box.fill(f"{m2:g}")
+                box.press("Enter")
+            fit_times.append(timed(change, lambda m2=m2: page.wait_for_function(
+                PEAK_OF, arg=["forward fit q", forward_peak([-3, m2])], timeout=60_000)))
+            wait_for_app_idle(page)
+
+        mu_box = page.locator(".st-key-manual_mu input")
+        manual_times = []
+        if mu_box.count():
+            for i in range(args.changes):
+                value = f"{-1 + 0.2 * i:g}"
+                def move(value=value):
+                    mu_box.fill(value)
+                    mu_box.press("Enter")
+                manual_times.append(timed(move, lambda: wait_for_app_idle(page)))
+
+        unit = page.locator(".st-key-unit")
+        floor_times = []
+        for i in range(args.changes):
+            label = "bits" if i % 2 == 0 else "nats"
+            floor_times.append(timed(
+                lambda label=label: unit.get_by_text(label, exact=True).click(),
+                lambda label=label: page.wait_for_function(
+                    "(u) => document.body.innerText.includes('KL(p‖q), ' + u)", arg=label,
+                    timeout=60_000)))
+            wait_for_app_idle(page)
+        browser.close()
+
+    def ms(xs):
+        return statistics.median(xs) * 1e3
+
+    floor = ms(floor_times)
+    print(f"{'measure':52s} {'median':>10s} {'vs floor':>9s}")
+    print(f"{'server start (until /_stcore/health answers)':52s} {t_server:9.2f}s")
+    print(f"{'cold start: first navigation to both fits drawn':52s} {t_first:9.2f}s")
+    print(f"{f'change the target, new fits drawn (n={len(fit_times)})':52s} "
+          f"{ms(fit_times):8.0f}ms {ms(fit_times) / floor:8.2f}x")
+    if manual_times:
+        print(f"{f'move the manual q, rerun finished (n={len(manual_times)})':52s} "
+              f"{ms(manual_times):8.0f}ms {ms(manual_times) / floor:8.2f}x")
+    print(f"{f'baseline: cached rerun (unit toggle) (n={len(floor_times)})':52s} "
+          f"{floor:8.0f}ms {1:8.2f}x")
+    print("targets: <= 300 ms per interaction, <= 4 s cold start")
+
+
+if __name__ == "__main__":
+    main()

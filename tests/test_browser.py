@@ -1,0 +1,164 @@
+"""End-to-end tests in real headless Chromium: `streamlit run app.py` on a free localhost port,
+driven by Playwright (Debian's /usr/bin/chromium; no browser is ever downloaded).
+
+tests/run_all.sh sets KL_REQUIRE_BROWSER=1, which turns a missing Chromium into a failure, so
+these tests are never silently skipped there."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from browser_support import (
+    CHROMIUM,
+    launch_chromium,
+    plotly_trace_count,
+    streamlit_server,
+    wait_for_app_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("KL_REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (tests/run_all.sh)")
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as pw:
+        b = launch_chromium(pw)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def open_app(page, url: str, chart_key: str = "fits_chart") -> None:
+    page.goto(url)
+    page.wait_for_selector(f".st-key-{chart_key} .js-plotly-plot", timeout=60_000)
+    wait_for_app_idle(page)
+
+
+def body_text(page) -> str:
+    return page.inner_text("body")
+
+
+def assert_clean(page) -> None:
+    """No exception box, and no NaN anywhere on the page outside the warnings (which may quote
+    a broken link's 'NaN' back to the user) nor in any chart's data."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shown = page.evaluate(
+        "() => { const b = document.body.cloneNode(true);"
+        " b.querySelectorAll('[data-testid=\"stAlert\"]').forEach(e => e.remove());"
+        " return b.innerText; }")
+    assert not re.search(r"\bnan\b", shown, flags=re.IGNORECASE)
+    bad = page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(g => g._fullData"
+        ".flatMap(t => ['x', 'y', 'z'].flatMap(k => Array.from(t[k] || []).flat()"
+        ".filter(v => typeof v === 'number' && Number.isNaN(v)))))")
+    assert bad == []
+
+
+def metric_values(page) -> list[str]:
+    return [v.strip() for v in page.locator('[data-testid="stMetricValue"]').all_inner_texts()]
+
+
+def chart_traces(page, key: str) -> list[dict]:
+    return page.evaluate(
+        "(k) => { const g = document.querySelector('.st-key-' + k + ' .js-plotly-plot');"
+        " return g ? g._fullData.map(t => ({name: t.name || '', n: t._length})) : []; }",
+        key)
+
+
+def test_main_page_shows_both_fits_with_their_kl_values(server, page):
+    open_app(page, server)
+    assert_clean(page)
+    traces = chart_traces(page, "fits_chart")
+    names = " ".join(t["name"] for t in traces)
+    assert "target p" in names and "forward fit q" in names and "reverse fit q" in names
+    assert all(0 < t["n"] <= 2000 for t in traces)
+    # the bimodal preset: forward fit N(0, sqrt(10)), reverse fit at a mode, sigma 1.023
+    values = metric_values(page)
+    assert "3.162" in values and "1.023" in values
+    text = body_text(page)
+    assert "KL(p‖q)" in text and "KL(q‖p)" in text
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "fits.png"))
+
+
+def test_changing_a_widget_updates_the_fit_and_the_url(server, page):
+    open_app(page, server)
+    mean = page.locator(".st-key-c2_loc input")
+    mean.fill("5")
+    mean.press("Enter")
+    # p = 0.5 N(-3,1) + 0.5 N(5,1): the forward fit matches moments, sigma = sqrt(1 + 16)
+    expected = f"{math.sqrt(17):.3f}"
+    page.wait_for_function(
+        "(v) => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
+        ".some(e => e.innerText.trim() === v)", arg=expected, timeout=30_000)
+    wait_for_app_idle(page)
+    query = parse_qs(urlparse(page.url).query)
+    assert "c" in query and "5" in query["c"][0]
+    page.locator(".st-key-unit").get_by_text("bits").click()
+    page.wait_for_function(
+        "() => document.body.innerText.includes('KL(p‖q), bits')", timeout=30_000)
+    wait_for_app_idle(page)
+    assert parse_qs(urlparse(page.url).query).get("u") == ["bits"]
+    assert_clean(page)
+
+
+def test_a_shared_link_reproduces_its_view(server, page):
+    link = f"{server}/?c=n:0.3:-2:0.5,n:0.7:4:1.5&u=bits"
+    open_app(page, link)
+    # moment matching by hand: mean 0.3*-2 + 0.7*4, variance of the mixture
+    mean = 0.3 * -2 + 0.7 * 4
+    var = 0.3 * (0.25 + 4) + 0.7 * (2.25 + 16) - mean**2
+    values = metric_values(page)
+    assert f"{mean:.3g}" in values
+    assert f"{math.sqrt(var):.4g}" in values
+    assert "KL(p‖q), bits" in body_text(page)
+    assert parse_qs(urlparse(page.url).query)["c"] == ["n:0.3:-2:0.5,n:0.7:4:1.5"]
+    assert_clean(page)
+
+
+def test_a_hostile_link_warns_and_falls_back(server, page):
+    junk = "x" * 10_000
+    open_app(page, f"{server}/?c=n:NaN:1:-2&u={junk}&zzz=1&q=inf:3")
+    text = body_text(page)
+    assert re.search(r"ignored", text, flags=re.IGNORECASE)
+    assert "3.162" in metric_values(page)  # fell back to the default bimodal target
+    assert_clean(page)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_its_charts(server, page, path):
+    page.goto(f"{server}/{path}")
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    wait_for_app_idle(page)
+    assert plotly_trace_count(page) > 0
+    assert_clean(page)
+    if path:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{path}.png"), full_page=True)
