@@ -65,6 +65,11 @@ def _nice_ticks(top: float, count: int = 5) -> list[float]:
     return [round(k * step, 12) for k in range(int(top / step) + 1)]
 
 
+def _as_normal(q):
+    """A Normal, or the ``q`` of a :class:`explorer.fitting.Fit` (either may be passed)."""
+    return getattr(q, "q", q)
+
+
 def _check_unit(unit: str) -> float:
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {sorted(UNITS)}, got {unit!r}")
@@ -123,7 +128,7 @@ def penalty_figure(p, q_forward: Normal | None, q_reverse: Normal | None, unit: 
         x = x_grid(p, *([q] if q is not None else []), n=MAX_POINTS)
         dens_top = float(np.max(p.pdf(x)))
         fig.add_trace(go.Scatter(x=x, y=p.pdf(x), name="p (target density)", mode="lines",
-                                 line={"color": style.TARGET, "width": 1.2},
+                                 line={"color": style.TARGET, "width": 1.6},
                                  legendgroup="p", showlegend=col == 1,
                                  hovertemplate="p(x) = %{y:.4g}<extra></extra>"),
                       row=1, col=col, secondary_y=True)
@@ -189,10 +194,15 @@ def landscape_figure(landscape, optima, forward_opt: Normal | None = None,
     Colour is log10(KL + 0.001) so that basins near 0 stay distinct (colour bar labelled in KL);
     contour lines trace the basins.  ``optima`` (Normals: every reverse local optimum) are marked
     on the reverse panel, ``forward_opt`` on the forward one, and the optimiser ``path`` (reverse
-    descent from ``start``) is drawn on the reverse panel.  When forward KL is infinite
+    descent from ``start``) is drawn on the reverse panel.  Fits (:class:`explorer.fitting.Fit`)
+    are accepted wherever a Normal is expected.  When forward KL is infinite
     everywhere (heavy tails) the forward panel holds a note (``reason`` or a default) instead.
     """
     factor = _check_unit(unit)
+    optima = [_as_normal(o) for o in (optima or [])]
+    forward_opt = _as_normal(forward_opt)
+    path = [_as_normal(q) for q in (path or [])]
+    start = _as_normal(start)
     mu, ls = np.asarray(landscape.mu), np.asarray(landscape.log_sigma)
     fig = make_subplots(rows=1, cols=2, shared_yaxes=False, horizontal_spacing=0.2,
                         column_widths=[0.5, 0.5],
@@ -422,6 +432,7 @@ def mle_figure(results, forward_q: Normal | None, *, cross_entropy: float | None
     dashed reference lines.  With ``cross_entropy`` (H(p) + KL(p‖q_f), nats) a third panel shows
     the average NLL converging to it (in ``unit``)."""
     factor = _check_unit(unit)
+    forward_q = _as_normal(forward_q)
     cols = 3 if cross_entropy is not None else 2
     titles = ["Fitted mean μ̂", "Fitted std σ̂ (MLE, ddof = 0)"]
     if cols == 3:

@@ -292,3 +292,13 @@ def test_discrete_finite_title_in_bits():
 def test_fmt():
     assert fmt(0.46199461) == "0.462" and fmt(math.inf, "nats") == "∞ nats"
     assert fmt(None) == "n/a" and fmt(-0.0) == "0" and fmt(-1.23456) == "−1.235"
+
+
+def test_landscape_accepts_fits_as_well_as_normals(fits):
+    qf, rev = fits["bimodal"]
+    land = kl_landscape(BIMODAL, size=20)
+    a = landscape_figure(land, [o.q for o in rev.local_optima], qf)
+    b = landscape_figure(land, list(rev.local_optima), fit_gaussian(BIMODAL, "forward"))
+    assert [list(t.x) for t in a.data if t.name == "reverse local optima"] == \
+        [list(t.x) for t in b.data if t.name == "reverse local optima"]
+    assert len(by_name(b, "forward optimum")) == 1
