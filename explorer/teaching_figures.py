@@ -168,7 +168,10 @@ def penalty_figure(p, q_forward: Normal | None, q_reverse: Normal | None, unit: 
         area = integrand_area(a, b) * factor
         kl = kl_divergence(a, b, unit)
         text = f"area = {fmt(area)} ≈ KL = {fmt(kl, unit)}"
-        if math.isfinite(kl) and abs(area - kl) > AREA_NOTE * max(abs(kl), 1e-300):
+        if math.isinf(kl):
+            text = (f"area on ±{AREA_SCALES:g} scales = {fmt(area)}, but KL = ∞ {unit}:"
+                    "<br>the tails keep adding to it without end")
+        elif abs(area - kl) > AREA_NOTE * max(abs(kl), 1e-300):
             text += (f"<br>(the other {fmt(kl - area, unit)} lies in the tails,"
                      f"<br>beyond ±{AREA_SCALES:g} scales of every component)")
         fig.add_annotation(text=text, xref="x domain", yref="y domain", x=0.02, y=0.98,

@@ -302,3 +302,12 @@ def test_landscape_accepts_fits_as_well_as_normals(fits):
     assert [list(t.x) for t in a.data if t.name == "reverse local optima"] == \
         [list(t.x) for t in b.data if t.name == "reverse local optima"]
     assert len(by_name(b, "forward optimum")) == 1
+
+
+def test_penalty_with_an_infinite_kl_does_not_claim_area_equals_kl():
+    """A hand-set q against heavy tails (the manual mode): KL(p‖q) = ∞ while any finite grid
+    has a finite area; the note must say so instead of "area ≈ KL"."""
+    fig = penalty_figure(HEAVY, Normal(0, 2), Normal(0, 2))
+    assert_clean(fig)
+    left = [t for t in texts(fig) if t.startswith("area")][0]
+    assert "KL = ∞ nats" in left and "≈" not in left
