@@ -17,7 +17,7 @@ Query-string schema (every key optional)::
     rs   reverse-KL start: best | c<k> (component k, 1-based) | m:<mean>     (default best)
     q    manual q: <mu>:<sigma>                                  (default: derived from p's range)
     pq   penalty page q: fits | manual                                       (default fits)
-    lg   landscape grid size: one of LAND_SIZES                              (default 90)
+    lg   landscape grid size: one of LAND_SIZES                              (default 120)
     eq   entropy page q: forward | reverse | manual                         (default forward)
     n    MLE sample size: one of MLE_SIZES (10 … 100000)                     (default 1000)
     seed MLE seed: integer in [0, 999999]                                     (default 0)
@@ -147,7 +147,7 @@ class AppState:
     start_mean: float = 0.0  # used when start == "mean"
     manual: tuple[float, float] | None = None  # the user's own q (μ, σ); None: derived from p
     pen_q: str = "fits"
-    land_size: int = 90
+    land_size: int = 120
     ent_q: str = "forward"
     mle_n: int = 1000
     mle_seed: int = 0

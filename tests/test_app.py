@@ -355,3 +355,207 @@ def test_hostile_links_warn_and_fall_back_per_field(params, words, kept):
     at.radio(key="unit").set_value("nats" if at.radio(key="unit").value == "bits" else "bits")
     rerun(at)
     assert not [w for w in at.warning if words in w.value]
+
+
+# --- teaching pages ------------------------------------------------------------------------------
+PAGES = {"penalty": "views/penalty.py", "landscape": "views/landscape.py",
+         "entropy": "views/entropy.py", "mle": "views/mle.py", "discrete": "views/discrete.py",
+         "heavy-tails": "views/heavy_tails.py"}
+H_STD_NORMAL = 0.5 * math.log(2 * math.pi * math.e)
+
+
+def open_page(page: str, params: dict | None = None) -> AppTest:
+    """What opening /<page>?<params> does: the link's state, then that page."""
+    at = run_app(params)
+    at.switch_page(PAGES[page])
+    return rerun(at)
+
+
+def metric_map(at: AppTest) -> dict[str, str]:
+    return dict(metrics(at))
+
+
+@pytest.mark.parametrize("preset", ["bimodal", "heavy", "spike"])
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_without_nan(page, preset):
+    at = open_page(page, {"p": preset})
+    assert at.title[0].value
+    assert at.get("plotly_chart"), "every page draws its figure"
+    assert_no_nan(at)
+    assert at.query_params == ({} if preset == "bimodal" else {"p": preset})
+
+
+@pytest.mark.parametrize("page", ["penalty", "landscape", "entropy", "mle"])
+def test_heavy_tails_on_teaching_pages_state_no_forward_fit(page):
+    at = open_page(page, {"p": "heavy"})
+    errs = " ".join(e.value for e in at.main.error)
+    assert "no finite Gaussian fit" in errs and "ν = 1.5" in errs
+
+
+def test_penalty_area_matches_kl_for_both_fits():
+    at = open_page("penalty")
+    m = metric_map(at)
+    assert m["Area under p·log(p/q), nats"] == m["KL(p‖q), nats"] == "0.462"
+    assert m["Area under q·log(q/p), nats"] == m["KL(q‖p), nats"] == "0.6888"
+
+
+def test_penalty_with_your_q_uses_closed_form_values_and_round_trips():
+    at = open_page("penalty", {"p": "single", "q": "1:2"})
+    at.radio(key="pen_q").set_value("manual")
+    rerun(at)
+    m = metric_map(at)
+    assert m["KL(p‖q), nats"] == fmt_num(gaussian_kl(0, 1, 1, 2))
+    assert m["KL(q‖p), nats"] == fmt_num(gaussian_kl(1, 2, 0, 1))
+    query = dict(at.query_params)
+    assert query == {"p": "single", "q": "1:2", "pq": "manual"}
+    again = open_page("penalty", query)
+    assert metrics(again) == metrics(at) and again.radio(key="pen_q").value == "manual"
+
+
+def test_landscape_start_and_grid_round_trip():
+    at = open_page("landscape")
+    at.radio(key="rev_start").set_value("component")
+    rerun(at)
+    at.selectbox(key="rev_comp").set_value(2)
+    rerun(at)
+    at.select_slider(key="land_size").set_value(60)
+    rerun(at)
+    query = dict(at.query_params)
+    assert query == {"rs": "c2", "lg": "60"}
+    assert "μ = 2.984, σ = 1.023" in " ".join(m.value for m in at.markdown)
+    spec = chart_spec(at)
+    heat = [t for t in spec["data"] if t["type"] == "contour"]
+    assert len(heat) == 2 and len(heat[0]["x"]["bdata"] if isinstance(heat[0]["x"], dict)
+                                  else heat[0]["x"]) > 0
+    path = [t for t in spec["data"] if t.get("name") == "optimiser path"]
+    assert path, "the reverse optimiser's path is drawn"
+    again = open_page("landscape", query)
+    assert again.select_slider(key="land_size").value == 60
+    assert [m.value for m in again.markdown] == [m.value for m in at.markdown]
+    # the start is shared with the main page
+    at.switch_page("views/fits.py")
+    rerun(at)
+    assert fit_panel(at)["reverse"]["μ"] == "2.984"
+
+
+def test_entropy_identity_with_closed_form():
+    at = open_page("entropy", {"p": "single", "q": "1:2", "u": "bits"})
+    at.radio(key="ent_q").set_value("manual")
+    rerun(at)
+    m = metric_map(at)
+    kl = gaussian_kl(0, 1, 1, 2)
+    assert m["H(p), bits"] == fmt_num(H_STD_NORMAL / LN2)
+    assert m["H(p,q), bits"] == fmt_num((H_STD_NORMAL + kl) / LN2)
+    assert m["KL(p‖q), bits"] == fmt_num(kl / LN2)
+    js = float(m["JS(p,q), bits"])
+    assert 0 < js <= 1.0
+    assert at.query_params == {"p": "single", "u": "bits", "q": "1:2", "eq": "manual"}
+
+
+def test_mle_page_controls_and_values():
+    at = open_page("mle", {"p": "single"})
+    at.select_slider(key="mle_n").set_value(100_000)
+    rerun(at)
+    at.number_input(key="mle_seed").set_value(3)
+    rerun(at)
+    m = metric_map(at)
+    assert m["H(p) + KL(p‖q_f), nats"] == fmt_num(H_STD_NORMAL)  # q_f = p
+    nll = float(m["Avg NLL of the samples, nats"].replace("−", "-"))
+    assert nll == pytest.approx(H_STD_NORMAL, abs=0.01)  # 100 000 samples: sd ~ 0.002
+    sigma = float(m["MLE σ̂"])
+    assert sigma == pytest.approx(1, abs=0.01)
+    assert at.query_params == {"p": "single", "n": "100000", "seed": "3"}
+    again = open_page("mle", dict(at.query_params))
+    assert metrics(again) == metrics(at)
+
+
+def test_mle_heavy_tail_has_no_reference_line_but_no_nan():
+    at = open_page("mle", {"p": "heavy", "n": "100"})
+    assert metric_map(at)["H(p) + KL(p‖q_f), nats"] == "∞"
+    assert_no_nan(at)
+
+
+def test_discrete_weather_example():
+    at = open_page("discrete")
+    m = metric_map(at)
+    kl_pq = 0.7 * math.log(0.7 / 0.5) + 0.3 * math.log(0.3 / 0.5)
+    kl_qp = 0.5 * math.log(0.5 / 0.7) + 0.5 * math.log(0.5 / 0.3)
+    assert (round(kl_pq, 4), round(kl_qp, 4)) == (0.0823, 0.0872)
+    assert m["KL(P‖Q), nats"] == fmt_num(kl_pq) and m["KL(Q‖P), nats"] == fmt_num(kl_qp)
+    assert m["KL(P‖Q), bits"] == fmt_num(kl_pq / LN2)
+    assert m["KL(Q‖P), bits"] == fmt_num(kl_qp / LN2)
+    assert at.text_input(key="d1_label").value == "sunny"
+    assert at.query_params == {}
+
+
+def test_discrete_zero_names_the_outcome_and_smoothing_makes_it_finite():
+    at = open_page("discrete")
+    at.number_input(key="d2_q").set_value(0.0)
+    rerun(at)
+    m = metric_map(at)
+    assert m["KL(P‖Q), nats"] == "∞" and m["KL(P‖Q), bits"] == "∞"
+    assert any("'rainy'" in e.value for e in at.error)
+    at.number_input(key="d_eps").set_value(0.01)
+    rerun(at)
+    smoothed = metrics(at)[5:10]
+    p_s = [(0.7 + 0.01) / 1.02, (0.3 + 0.01) / 1.02]
+    q_s = [(1.0 + 0.01) / 1.02, (0.0 + 0.01) / 1.02]  # Q = (0.5, 0) normalises to (1, 0)
+    want = sum(a * math.log(a / b) for a, b in zip(p_s, q_s, strict=True))
+    assert smoothed[0] == ("KL(P‖Q), nats", fmt_num(want))
+    assert at.query_params == {"d": "sunny:0.7:0.5,rainy:0.3:0", "de": "0.01"}
+    assert_no_nan(at)
+
+
+def test_discrete_bad_label_keeps_typed_text_and_last_good_state():
+    at = open_page("discrete")
+    at.number_input(key="d_n").set_value(3)
+    rerun(at)
+    at.number_input(key="d3_p").set_value(1.0)
+    rerun(at)
+    assert at.query_params == {"d": "sunny:0.7:0.5,rainy:0.3:0.5,outcome 3:1:0"}
+    at.text_input(key="d3_label").set_value("snow, sleet")
+    rerun(at)
+    assert at.text_input(key="d3_label").value == "snow, sleet"
+    assert any("outcome 3 name" in e.value for e in at.error)
+    assert at.query_params == {"d": "sunny:0.7:0.5,rainy:0.3:0.5,outcome 3:1:0"}
+    at.text_input(key="d3_label").set_value("rainy")
+    rerun(at)
+    assert any("unique" in e.value for e in at.error)
+    at.text_input(key="d3_label").set_value("snow")
+    rerun(at)
+    assert at.query_params == {"d": "sunny:0.7:0.5,rainy:0.3:0.5,snow:1:0"}
+    assert not at.error or all("∞" in e.value for e in at.error)
+
+
+def test_discrete_link_round_trip():
+    query = {"d": "a:1:2,b:2:0,c:0:1", "de": "0.5", "u": "bits"}
+    at = open_page("discrete", query)
+    assert at.query_params == query
+    assert [at.text_input(key=f"d{i}_label").value for i in (1, 2, 3)] == ["a", "b", "c"]
+    assert at.number_input(key="d_eps").value == 0.5
+    as_entered = dict(metrics(at)[:5])
+    assert as_entered["KL(P‖Q), nats"] == "∞"  # Q(b) = 0 < P(b)
+    assert as_entered["KL(Q‖P), nats"] == "∞"  # P(c) = 0 < Q(c)
+    smoothed = dict(metrics(at)[5:10])
+    assert smoothed["KL(P‖Q), nats"] != "∞" and smoothed["KL(Q‖P), nats"] != "∞"
+
+
+def test_heavy_tails_page():
+    at = open_page("heavy-tails")
+    m = metric_map(at)
+    assert m["KL(p‖q), nats"] == "∞"
+    assert any("ν = 1.5" in e.value for e in at.main.error)
+    assert m["KL(q‖p), nats"] == fmt_num(kl_divergence(Normal(0, 1.4608907806432136),
+                                                       mixture(PRESETS["heavy"].components)))
+    at.slider(key="tail_df").set_value(3.0)
+    rerun(at)
+    assert at.query_params == {"tv": "3"}
+    m = metrics(at)
+    assert m[1] == ("σ", fmt_num(math.sqrt(3)))  # forward fit = moment matching, var ν/(ν−2)
+    assert not at.main.error
+    at.button(key="tail_use").click()
+    rerun(at)
+    assert at.query_params == {"c": "t:1:0:1:3", "tv": "3"}
+    at.switch_page("views/fits.py")
+    rerun(at)
+    assert fit_panel(at)["forward"]["σ"] == fmt_num(math.sqrt(3))

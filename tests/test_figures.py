@@ -155,3 +155,37 @@ def test_results_document_values_match_explorer():
         [o.kl for o in rev.local_optima])
     assert doc["manual_q"]["kl_q_p"] == pytest.approx(kl_divergence(Normal(0, 2), BIMODAL))
     assert [c["weight"] for c in doc["target"]] == [0.5, 0.5]
+
+
+# --- heavy tails --------------------------------------------------------------------------------
+def test_tail_kl_curves_forward_is_infinite_up_to_nu_2_and_closed_form_beyond():
+    from explorer.distributions import StudentT
+    from explorer.figures import tail_kl_curves
+
+    curves = tail_kl_curves([1.0, 2.0, 3.0, 10.0])
+    assert curves["forward"][:2] == [math.inf, math.inf]
+    for nu, kl in zip([3.0, 10.0], curves["forward"][2:], strict=True):
+        p = StudentT(0, 1, nu)
+        # forward fit = moment matching: KL = ½ log(2πe·ν/(ν−2)) − H(p)
+        assert kl == pytest.approx(0.5 * math.log(2 * math.pi * math.e * nu / (nu - 2))
+                                   - p.entropy, rel=1e-8)
+    assert all(0 < r < 0.5 for r in curves["reverse"])
+    assert curves["reverse"] == sorted(curves["reverse"], reverse=True)  # lighter tails: closer
+
+
+def test_tails_figure_log_axes_and_current_nu():
+    from explorer.distributions import StudentT
+    from explorer.figures import tails_figure
+
+    curves = {"nu": [0.5, 1.0, 2.0, 3.0, 10.0], "forward": [math.inf, math.inf, math.inf, 0.2,
+                                                           0.02],
+              "reverse": [0.4, 0.2, 0.1, 0.05, 0.01]}
+    fig = tails_figure(StudentT(0, 1, 3), Normal(0, math.sqrt(3)), Normal(0, 1.26), curves, 3.0,
+                       unit="bits")
+    assert fig.layout.yaxis.type == "log" and fig.layout.xaxis2.type == "log"
+    fwd = [t for t in fig.data if t.name == "KL(p‖q_f)"][0]
+    assert list(fwd.x) == [3.0, 10.0]  # ∞ is not drawn as a number
+    assert list(fwd.y) == pytest.approx([0.2 / math.log(2), 0.02 / math.log(2)])
+    nu_note = [a for a in fig.layout.annotations if a.text == "ν = 3"][0]
+    assert nu_note.x == pytest.approx(math.log10(3))  # log-axis annotations take log10 x
+    assert any(t.name == "forward fit q" for t in fig.data)

@@ -230,3 +230,44 @@ def kl_value(value_nats: float, unit: str) -> str:
 def q_text(q: Normal) -> tuple[str, str]:
     """μ and σ of a fit as text; a μ within round-off of 0 (relative to σ) shows as 0."""
     return fmt_mu_sigma(q)
+
+
+# --- shared controls ------------------------------------------------------------------------------
+START_LABELS = {"best": "Best of all starts", "component": "Start at a component",
+                "mean": "Start at a mean"}
+
+
+def render_start_controls() -> None:
+    """Where the reverse fit starts (fits and landscape pages share these widgets and field)."""
+    from explorer.state import START_KINDS
+
+    state = get_state()
+    seed("rev_start", state.start)
+    c_kind, c_value = st.columns([3, 2])
+    c_kind.radio("Reverse-KL fit starts from", START_KINDS, key="rev_start", horizontal=True,
+                 format_func=START_LABELS.get, on_change=field_callback("rev_start", "start"),
+                 help="Reverse KL has one local optimum per mode it can lock onto; the start "
+                      "decides which one the optimiser reaches.")
+    if state.start == "component":
+        seed("rev_comp", state.start_component)
+        if st.session_state["rev_comp"] > len(state.components):
+            st.session_state["rev_comp"] = 1
+        c_value.selectbox("Component", list(range(1, len(state.components) + 1)),
+                          key="rev_comp",
+                          format_func=lambda k: f"{k}: {state.components[k - 1].label()}",
+                          on_change=field_callback("rev_comp", "start_component"))
+    elif state.start == "mean":
+        lo, hi, step = mu_range(state.key())
+        if seed_ranged("rev_mean", state.start_mean, lo, hi, step) != state.start_mean:
+            commit("rev_mean", start_mean=float(st.session_state["rev_mean"]))
+        c_value.slider("Initial mean of q", min_value=lo, max_value=hi, step=step,
+                       key="rev_mean",
+                       on_change=field_callback("rev_mean", "start_mean", float),
+                       help="q starts at this mean with the width of the nearest component.")
+    show_error("rev_start")
+
+
+def forward_note(where, reason: str | None) -> None:
+    """The plain statement that no forward fit exists (heavy tails), where one is missing."""
+    if reason:
+        where.error(reason[:1].upper() + reason[1:], icon=":material/all_inclusive:")

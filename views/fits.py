@@ -15,10 +15,8 @@ from explorer.figures import (
     results_json,
 )
 from explorer.presets import mixture
-from explorer.state import START_KINDS
 from views.common import (
     commit,
-    field_callback,
     forward_fit,
     get_state,
     kl_both,
@@ -27,17 +25,15 @@ from views.common import (
     manual_q,
     mu_range,
     q_text,
+    render_start_controls,
     reverse_fit,
     same_q,
-    seed,
     seed_ranged,
     show_error,
     sigma_range,
 )
 
 RESULTS_JSON = "_kl_results_json"
-START_LABELS = {"best": "Best of all starts", "component": "Start at a component",
-                "mean": "Start at a mean"}
 PLOT_CONFIG = {"displaylogo": False,
                "toImageButtonOptions": {"format": "png", "filename": "kl-explorer-fits",
                                         "scale": 2}}
@@ -52,27 +48,7 @@ st.caption("Fit one Gaussian q to the target p (built in the sidebar) by minimis
            "KL(q‖p), and compare.")
 
 # --- reverse start ----------------------------------------------------------------------------
-seed("rev_start", state.start)
-c_kind, c_value = st.columns([3, 2])
-c_kind.radio("Reverse-KL fit starts from", START_KINDS, key="rev_start", horizontal=True,
-             format_func=START_LABELS.get, on_change=field_callback("rev_start", "start"),
-             help="Reverse KL has one local optimum per mode it can lock onto; the start "
-                  "decides which one the optimiser reaches.")
-if state.start == "component":
-    seed("rev_comp", state.start_component)
-    if st.session_state["rev_comp"] > len(state.components):
-        st.session_state["rev_comp"] = 1
-    c_value.selectbox("Component", list(range(1, len(state.components) + 1)), key="rev_comp",
-                      format_func=lambda k: f"{k}: {state.components[k - 1].label()}",
-                      on_change=field_callback("rev_comp", "start_component"))
-elif state.start == "mean":
-    lo, hi, step = mu_range(key)
-    if seed_ranged("rev_mean", state.start_mean, lo, hi, step) != state.start_mean:
-        commit("rev_mean", start_mean=float(st.session_state["rev_mean"]))
-    c_value.slider("Initial mean of q", min_value=lo, max_value=hi, step=step, key="rev_mean",
-                   on_change=field_callback("rev_mean", "start_mean", float),
-                   help="q starts at this mean with the width of the nearest component.")
-show_error("rev_start")
+render_start_controls()
 state = get_state()
 
 # --- fits ------------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""Page 5 — discrete distributions: edit P and Q over up to 10 named outcomes; both KLs in nats
+and bits, JS, the outcome that makes a KL infinite, and additive smoothing ε."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.discrete import Categorical
+from explorer.divergences import js_divergence, kl_divergence
+from explorer.state import DISC_MAX, DISC_MIN, DISC_PROB_RANGE, EPS_RANGE, check_discrete
+from explorer.teaching_figures import discrete_figure
+from views.common import commit, errors, field_callback, get_state, kl_value, seed, show_error
+
+DISC_ERROR = "disc"
+
+state = get_state()
+unit = state.unit
+
+
+def _row_keys(i: int) -> tuple[str, str, str]:
+    return f"d{i}_label", f"d{i}_p", f"d{i}_q"
+
+
+def _on_disc() -> None:
+    ss = st.session_state
+    n = int(ss["d_n"])
+    rows = []
+    for i in range(1, n + 1):
+        kl, kp, kq = _row_keys(i)
+        if kl not in ss:  # a newly added outcome: named, with no probability yet
+            ss[kl], ss[kp], ss[kq] = f"outcome {i}", 0.0, 0.0
+        rows.append((ss[kl], ss[kp], ss[kq]))
+    try:
+        disc = check_discrete(rows)
+    except ValueError as e:
+        errors()[DISC_ERROR] = str(e)
+        return
+    commit(DISC_ERROR, disc=disc)
+
+
+st.title("Discrete distributions")
+st.caption("KL(P‖Q) = Σ P(x) log(P(x)/Q(x)). One outcome P can produce but Q rules out "
+           "(Q(x) = 0) makes it infinite; smoothing makes every outcome possible again.")
+
+seed("d_n", len(state.disc))
+top1, top2 = st.columns(2)
+top1.number_input("Outcomes", min_value=DISC_MIN, max_value=DISC_MAX, step=1, key="d_n",
+                  on_change=_on_disc)
+seed("d_eps", state.disc_eps)
+top2.number_input("Smoothing ε (added to every probability, then renormalised)",
+                  min_value=EPS_RANGE[0], max_value=EPS_RANGE[1], step=0.001, format="%g",
+                  key="d_eps", on_change=field_callback("d_eps", "disc_eps", float))
+
+head = st.columns([2, 1, 1])
+head[0].markdown("**Outcome**")
+head[1].markdown("**P(x)**")
+head[2].markdown("**Q(x)**")
+for i in range(1, int(st.session_state["d_n"]) + 1):
+    kl, kp, kq = _row_keys(i)
+    if i <= len(state.disc):
+        label, pv, qv = state.disc[i - 1]
+    else:
+        label, pv, qv = f"outcome {i}", 0.0, 0.0
+    seed(kl, label)
+    seed(kp, pv)
+    seed(kq, qv)
+    c1, c2, c3 = st.columns([2, 1, 1])
+    c1.text_input(f"Name of outcome {i}", key=kl, on_change=_on_disc, max_chars=40,
+                  label_visibility="collapsed")
+    c2.number_input(f"P({i})", min_value=DISC_PROB_RANGE[0], max_value=DISC_PROB_RANGE[1],
+                    step=0.05, format="%g", key=kp, on_change=_on_disc,
+                    label_visibility="collapsed")
+    c3.number_input(f"Q({i})", min_value=DISC_PROB_RANGE[0], max_value=DISC_PROB_RANGE[1],
+                    step=0.05, format="%g", key=kq, on_change=_on_disc,
+                    label_visibility="collapsed")
+show_error(DISC_ERROR)
+show_error("d_eps")
+state = get_state()
+st.caption("P and Q are normalised to sum to 1 (type 7 and 3, or 0.7 and 0.3).")
+
+labels = [r[0] for r in state.disc]
+P = Categorical([r[1] for r in state.disc], labels)
+Q = Categorical([r[2] for r in state.disc], labels)
+eps = state.disc_eps
+
+
+def _metrics(P: Categorical, Q: Categorical, title: str) -> None:
+    st.markdown(f"**{title}**")
+    cols = st.columns(5)
+    pq, qp = kl_divergence(P, Q), kl_divergence(Q, P)
+    js = js_divergence(P, Q)
+    cols[0].metric("KL(P‖Q), nats", kl_value(pq, "nats"))
+    cols[1].metric("KL(P‖Q), bits", kl_value(pq, "bits"))
+    cols[2].metric("KL(Q‖P), nats", kl_value(qp, "nats"))
+    cols[3].metric("KL(Q‖P), bits", kl_value(qp, "bits"))
+    cols[4].metric(f"JS(P,Q) ≤ ln 2, {unit}", kl_value(js, unit))
+    for why in (P.why_infinite(Q), Q.why_infinite(P)):
+        if why:
+            st.error(f"∞: {why}")
+
+
+_metrics(P, Q, "P and Q as entered")
+if eps > 0:
+    Ps, Qs = P.smoothed(eps), Q.smoothed(eps)
+    _metrics(Ps, Qs, f"After smoothing with ε = {eps:g}")
+    shown, note = (Ps, Qs), f"Drawn after smoothing with ε = {eps:g}."
+else:
+    shown, note = (P, Q), "Set ε > 0 to see smoothing remove an ∞."
+st.plotly_chart(discrete_figure(*shown, unit=unit), key="discrete_chart",
+                config={"displaylogo": False, "toImageButtonOptions": {
+                    "format": "png", "filename": "kl-explorer-discrete", "scale": 2}})
+st.caption(note)

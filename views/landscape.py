@@ -1,0 +1,56 @@
+"""Page 2 — the objective landscape: forward and reverse KL over (μ, log σ), with every optimum
+and the reverse optimiser's path from the chosen start."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.landscape import kl_landscape
+from explorer.presets import mixture
+from explorer.state import LAND_SIZES
+from explorer.teaching_figures import landscape_figure
+from views.common import (
+    field_callback,
+    forward_fit,
+    forward_note,
+    get_state,
+    q_text,
+    render_start_controls,
+    reverse_fit,
+    seed,
+)
+
+state = get_state()
+key = state.key()
+
+st.title("Objective landscape")
+st.caption("Each point is a Gaussian q = N(μ, σ²); colour is its KL. Forward KL has one bowl; "
+           "reverse KL has one basin per mode — where you start decides where you end.")
+render_start_controls()
+seed("land_size", state.land_size)
+st.select_slider("Grid resolution (points per axis)", LAND_SIZES, key="land_size",
+                 on_change=field_callback("land_size", "land_size"),
+                 help="Finer grids take longer to compute the first time.")
+state = get_state()
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing the landscape…")
+def _landscape(key, size):
+    return kl_landscape(mixture(key), size=size)
+
+
+q_fwd, _, reason = forward_fit(key)
+rev, optima = reverse_fit(state)
+land = _landscape(key, state.land_size)
+fig = landscape_figure(land, [o.q for o in optima], forward_opt=q_fwd, path=rev.path,
+                       start=rev.start, unit=state.unit, reason=reason)
+st.plotly_chart(fig, key="landscape_chart",
+                config={"displaylogo": False, "toImageButtonOptions": {
+                    "format": "png", "filename": "kl-explorer-landscape", "scale": 2}})
+forward_note(st, reason)
+mu, sigma = q_text(rev.q)
+start = (f"N({q_text(rev.start)[0]}, {q_text(rev.start)[1]}²)" if rev.start is not None
+         else "its start")
+st.markdown(f"The reverse optimiser went from {start} to **μ = {mu}, σ = {sigma}** in "
+            f"{rev.iterations} steps (white path). Stars: all {len(optima)} reverse optima "
+            "found. Try another start above to land in another basin.")
