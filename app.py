@@ -15,17 +15,20 @@ Pages (url_path — file):
     discrete      views/discrete.py     Discrete distributions
     heavy-tails   views/heavy_tails.py  Heavy tails
 
-Widget keys (stable; tests and browser tests rely on them):
-    sidebar:    preset, n_comp, c{i}_fam, c{i}_w, c{i}_loc, c{i}_scale, c{i}_df (i = 1…6;
-                c{i}_df only for a Student-t), unit
-    fits:       rev_start, rev_comp, rev_mean, manual_mu, manual_sigma, download_json,
-                fits_chart, manual_chart, optima_table
-    penalty:    pen_q, penalty_chart
-    landscape:  land_size, land_start, landscape_chart
-    entropy:    ent_q, entropy_chart
-    mle:        mle_n, mle_seed, mle_chart
-    discrete:   d_n, d{i}_label, d{i}_p, d{i}_q (i = 1…10), d_eps, discrete_chart
-    heavy-tails: tail_df, tails_chart
+Widget keys (stable; tests and browser tests rely on them; charts are st.plotly_chart keys, so
+the DOM has .st-key-<key> around each):
+    sidebar:     preset, n_comp, c{i}_fam, c{i}_w, c{i}_loc, c{i}_scale, c{i}_df (i = 1…6;
+                 c{i}_df only for a Student-t), unit (on every page)
+    fits:        rev_start, rev_comp (start = component), rev_mean (start = mean), manual_mu,
+                 manual_sigma, download_json; charts fits_chart, manual_chart; table optima_table
+    penalty:     pen_q; chart penalty_chart
+    landscape:   rev_start, rev_comp, rev_mean (shared with fits), land_size; landscape_chart
+    entropy:     ent_q; entropy_chart
+    mle:         mle_n, mle_seed; mle_chart
+    discrete:    d_n, d{i}_label, d{i}_p, d{i}_q (i = 1…10), d_eps; discrete_chart
+                 (no target builder in the sidebar on this page)
+    heavy-tails: tail_df, tail_use (button: use t(0,1,ν) as the target); tails_chart
+Session-state hooks for tests: "_kl_results_json" holds the JSON the download button serves.
 """
 
 from __future__ import annotations
