@@ -71,7 +71,7 @@ def safe_kl(p, q) -> float:
 
 
 # --- figures ------------------------------------------------------------------------------------
-def _grid(p, qs: Sequence[Normal], n: int = 1200) -> np.ndarray:
+def _grid(p, qs: Sequence[Normal], n: int = 500) -> np.ndarray:
     return x_grid(p, *qs, n=n)
 
 

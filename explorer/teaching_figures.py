@@ -119,7 +119,7 @@ def penalty_figure(p, q_forward: Normal | None, q_reverse: Normal | None, unit: 
     """
     factor = _check_unit(unit)
     fig = make_subplots(rows=1, cols=2, specs=[[{"secondary_y": True}, {"secondary_y": True}]],
-                        horizontal_spacing=0.12,
+                        horizontal_spacing=0.17,
                         subplot_titles=("Forward KL(p‖q) integrand p·log(p/q)",
                                         "Reverse KL(q‖p) integrand q·log(q/p)"))
     panels = [(1, q_forward, "forward", style.FORWARD, reason),
