@@ -431,6 +431,9 @@ class Mixture:
             def gap(x, lwi=lwi, ci=ci, lwj=lwj, cj=cj):
                 return float(lwi + ci.logpdf(x) - lwj - cj.logpdf(x))
 
+            ga, gb = gap(fine[k]), gap(fine[k + 1])
+            if ga * gb > 0:  # a rounding-level tie (equal components), not a crossing
+                continue
             x0 = brentq(gap, fine[k], fine[k + 1], xtol=1e-14, rtol=1e-15)
             slope = abs(float(ci.dlogpdf(x0) - cj.dlogpdf(x0)))
             edges.append(x0)
