@@ -302,7 +302,9 @@ class Mixture:
 
     @property
     def log_growth(self) -> float:
-        return max(c.log_growth for _, c in self._active)
+        # p ≥ w_i f_i, so −log p grows no faster than its slowest component: the heaviest
+        # tail decides (a t component makes −log p logarithmic whatever else is mixed in)
+        return min(c.log_growth for _, c in self._active)
 
     @cached_property
     def mean(self) -> float:
