@@ -26,14 +26,26 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 # Panel edges in units of a component's scale, one side (mirrored).  Fine near the centre, wider
 # in the tails; Gaussian tails end where the density underflows (38.6 sd), Laplace ones likewise
-# (745 scales), Student-t tails run out geometrically to 1e15 scales.
+# (745 scales), Student-t tails run out geometrically (doubling) until the mass left beyond,
+# ~X^-ν, is below 2^-64: to 1e15 scales for ν ≥ 1.4, further for heavier tails (1e193 at ν = 0.1).
 _INNER = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
 _NORMAL_SIDE = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 19.0, 24.0, 30.0,
                          40.0])
 _LAPLACE_SIDE = np.concatenate([_INNER, np.arange(12.0, 41.0, 2.0), [45, 50, 60, 70, 85, 100,
                                                                        120, 150, 200, 300, 450,
                                                                        750]])
-_STUDENT_SIDE = np.concatenate([_INNER, 10.0 * 2.0 ** np.arange(1, 48)])
+_STUDENT_DOUBLINGS = 47
+
+
+def _student_side(df: float) -> np.ndarray:
+    """A t's density has poles at ±i·scale·√ν: for ν < 1 the peak is sharper than its scale, so
+    the inner panels shrink with √ν too (else Gauss–Legendre loses ~1e-8 at ν = 0.1)."""
+    doublings = max(_STUDENT_DOUBLINGS, math.ceil(64.0 / df))
+    inner = _INNER if df >= 1 else np.union1d(_INNER * math.sqrt(df), _INNER)
+    return np.concatenate([inner, 10.0 * 2.0 ** np.arange(1, doublings + 1)])
+
+
+_STUDENT_SIDE = _student_side(2.0)
 
 
 def _offsets(side: np.ndarray) -> np.ndarray:
@@ -144,7 +156,8 @@ class Normal(_Component):
 
     def logpdf(self, x):
         z = (np.asarray(x, dtype=float) - self.mean) / self.std
-        return -0.5 * z * z - (math.log(self.std) + 0.5 * LOG_2PI)
+        with np.errstate(over="ignore"):  # -inf far out (on a heavy t's tail panels) is right
+            return -0.5 * z * z - (math.log(self.std) + 0.5 * LOG_2PI)
 
     def dlogpdf(self, x):
         return -(np.asarray(x, dtype=float) - self.mean) / self.std**2
@@ -164,7 +177,6 @@ class StudentT(_Component):
     scale: float
     df: float
     family = "student_t"
-    _offsets = _STUDENT_OFFSETS
     log_growth = 0.0
 
     def __post_init__(self):
@@ -175,6 +187,11 @@ class StudentT(_Component):
     @property
     def moment_order(self) -> float:
         return self.df
+
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        return _STUDENT_OFFSETS if self.df >= 64 / _STUDENT_DOUBLINGS else _offsets(
+            _student_side(self.df))
 
     @property
     def mean(self) -> float:
@@ -198,8 +215,13 @@ class StudentT(_Component):
                      - math.log(self.scale))
 
     def logpdf(self, x):
-        z = (np.asarray(x, dtype=float) - self.loc) / self.scale
-        return self._log_norm - (self.df + 1) / 2 * np.log1p(z * z / self.df)
+        a = np.abs(np.asarray(x, dtype=float) - self.loc) / (self.scale * math.sqrt(self.df))
+        # log(1 + a²), as 2 log a + log(1 + a⁻²) past a = 1 so that a² never overflows (the tail
+        # panels of a heavy t reach 1e193 scales)
+        big = np.maximum(a, 1.0)
+        log1p_a2 = np.where(a > 1.0, 2.0 * np.log(big) + np.log1p((1.0 / big) ** 2),
+                            np.log1p(np.minimum(a, 1.0) ** 2))
+        return self._log_norm - (self.df + 1) / 2 * log1p_a2
 
     def dlogpdf(self, x):
         u = np.asarray(x, dtype=float) - self.loc
@@ -464,7 +486,8 @@ class Mixture:
 def _xlogx_from_log(logp: np.ndarray) -> np.ndarray:
     """p·log p from log p, 0 where p underflows."""
     p = np.exp(logp)
-    return np.where(p > 0, p * logp, 0.0)
+    with np.errstate(invalid="ignore"):  # 0·(−inf) where p underflows: masked
+        return np.where(p > 0, p * logp, 0.0)
 
 
 Distribution = Normal | StudentT | Laplace | Mixture

@@ -118,7 +118,8 @@ def _gaussian_cross_entropy(p: Mixture, mean: float, std: float) -> float:
 def _times_p(logp: np.ndarray, values: np.ndarray) -> np.ndarray:
     """p·values, with 0 where p underflows (never 0·inf = nan)."""
     p = np.exp(logp)
-    return np.where(p > 0, p * values, 0.0)
+    with np.errstate(invalid="ignore"):  # 0·(−inf) where both densities underflow: masked
+        return np.where(p > 0, p * values, 0.0)
 
 
 def _categorical(p, q) -> bool:
