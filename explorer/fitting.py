@@ -95,10 +95,17 @@ def reverse_objective(p: Mixture, theta: np.ndarray):
     mu, s = theta[:, :1], theta[:, 1:]  # (K, 1) columns
     sigma = np.exp(s)
     q_edges = mu + sigma * _Q_OFFSETS
-    # p's edges clipped into each q's range: a fixed-size row per point (edges that clip onto
-    # the ends make empty panels of zero weight), so all K rows are sorted and used as one array.
-    edges = np.sort(np.concatenate(
-        [q_edges, np.clip(p.log_breakpoints, q_edges[:, :1], q_edges[:, -1:])], axis=1), axis=1)
+    # p's edges inside each q's range, padded to a fixed-size row with q's right end (empty panels
+    # of zero weight), so all K rows are sorted and used as one array.  Only the edges inside are
+    # taken: p's full list (a t or Laplace ladder runs far beyond q) would be mostly empty panels.
+    b = p.log_breakpoints
+    lo, hi = q_edges[:, 0], q_edges[:, -1]
+    first = np.searchsorted(b, lo, side="right")
+    count = np.searchsorted(b, hi, side="left") - first
+    j = np.arange(int(count.max()) if b.size else 0)
+    picked = b[np.minimum(first[:, None] + j, max(b.size - 1, 0))] if b.size else j[None, :]
+    extra = np.where(j < count[:, None], picked, hi[:, None])
+    edges = np.sort(np.concatenate([q_edges, extra], axis=1), axis=1)
     half = 0.5 * np.diff(edges, axis=1)[:, :, None]
     mid = 0.5 * (edges[:, 1:] + edges[:, :-1])[:, :, None]
     k = len(theta)
