@@ -154,7 +154,7 @@ def test_bimodal_has_three_local_optima():
     optima = fit.local_optima
     assert len(optima) == 3
     assert fit.q == optima[0].q and fit.kl == optima[0].kl
-    assert [o.kl for o in optima] == sorted(o.kl for o in optima)
+    assert all(b.kl >= a.kl - 1e-12 for a, b in itertools.pairwise(optima))  # ties: mirror images
     narrow = sorted(optima[:2], key=lambda o: o.q.mean)
     for o, sign in zip(narrow, (-1, 1), strict=True):
         assert o.q.mean == pytest.approx(sign * 2.9843, abs=1e-3)
@@ -257,7 +257,7 @@ def test_multistart_finds_every_local_optimum(p, quad_reference):
     fit = fit_gaussian(p, "reverse")
     optima = fit.local_optima
     assert optima[0].q == fit.q
-    assert [o.kl for o in optima] == sorted(o.kl for o in optima)
+    assert all(b.kl >= a.kl - 1e-12 for a, b in itertools.pairwise(optima))
     for a, b in itertools.combinations(optima, 2):
         assert not explorer.fitting._same(a.q, b.q, 1e-3)
     for o in optima:
