@@ -296,8 +296,14 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None) -> F
     optima = [_exact_kl(pm, f) for f in _distinct_optima(fits)]
     if not optima:  # no start certified a minimum: report the best point reached, honestly
         return _exact_kl(pm, min(fits, key=lambda f: f.kl))
-    optima.sort(key=lambda f: f.kl)
+    optima.sort(key=_rank)
     return _with_optima(optima[0], tuple(optima))
+
+
+def _rank(fit: Fit) -> tuple[float, float]:
+    """Best first; optima whose KL agree to 12 digits (mirror images of a symmetric target) are
+    ties, ordered by mean, so the order never depends on rounding noise."""
+    return float(f"{fit.kl:.12g}"), fit.q.mean
 
 
 def _escape_saddle(p: Mixture, fit: Fit) -> Fit:
