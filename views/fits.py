@@ -31,6 +31,7 @@ from views.common import (
     seed_ranged,
     show_error,
     sigma_range,
+    sync_url,
 )
 
 RESULTS_JSON = "_kl_results_json"
@@ -57,8 +58,16 @@ rev, optima = reverse_fit(state)
 q_rev = rev.q
 others = [o.q for o in optima if not same_q(o.q, q_rev)]
 
-fig = fits_figure(p, q_fwd, q_rev, others, unit=unit, forward_reason=fwd_reason)
-st.plotly_chart(fig, key="fits_chart", config=PLOT_CONFIG)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _fits_figure(key, q_fwd, q_rev, others, unit, fwd_reason):
+    """The side-by-side figure; reruns that change nothing it shows reuse it."""
+    return fits_figure(mixture(key), q_fwd, q_rev, others, unit=unit, forward_reason=fwd_reason)
+
+
+st.plotly_chart(_fits_figure(key, q_fwd, q_rev, tuple(others), unit, fwd_reason),
+                key="fits_chart", config=PLOT_CONFIG)
 
 
 def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
@@ -87,6 +96,16 @@ if state.start != "best":
     right.caption(f"Started at N({fmt_num(rev.start.mean)}, {fmt_num(rev.start.std)}²); "
                   f"{rev.iterations} optimiser steps.")
 
+# --- why they differ ---------------------------------------------------------------------------
+st.subheader("Why the two fits differ")
+f1, f2 = st.columns(2)
+f1.latex(r"\mathrm{KL}(p\,\|\,q)=\int p(x)\,\log\frac{p(x)}{q(x)}\,dx")
+f1.caption("Weighted by p: wherever p has mass and q ≈ 0 the log blows up, so q must "
+           "**cover all of p** — it spreads over every mode (mass-covering).")
+f2.latex(r"\mathrm{KL}(q\,\|\,p)=\int q(x)\,\log\frac{q(x)}{p(x)}\,dx")
+f2.caption("Weighted by q: q is only punished where it puts mass that p lacks, so it "
+           "**hides inside one mode** and ignores the rest (mode-seeking).")
+
 # --- every reverse optimum ---------------------------------------------------------------------
 st.subheader("Reverse-KL local optima")
 rows = []
@@ -105,63 +124,59 @@ if not any(same_q(o.q, q_rev) for o in optima):
     st.caption("The chosen start stopped at a point that is not one of these optima "
                f"(μ = {q_text(q_rev)[0]}, σ = {q_text(q_rev)[1]}).")
 
-# --- manual q ---------------------------------------------------------------------------------
-st.subheader("Your own q")
-mlo, mhi, mstep = mu_range(key)
-slo, shi, sstep = sigma_range(key)
-mq = manual_q(state)
-shown = (seed_ranged("manual_mu", mq.mean, mlo, mhi, mstep),
-         seed_ranged("manual_sigma", mq.std, slo, shi, sstep))
-if state.manual is not None and shown != state.manual:  # clamped into the new range
-    commit("manual_mu", manual=shown)
-
-
 def _on_manual() -> None:
     commit("manual_mu", manual=(float(st.session_state["manual_mu"]),
                                 float(st.session_state["manual_sigma"])))
 
 
-s1, s2 = st.columns(2)
-s1.slider("μ of your q", min_value=mlo, max_value=mhi, step=mstep, key="manual_mu",
-          on_change=_on_manual)
-s2.slider("σ of your q", min_value=slo, max_value=shi, step=sstep, key="manual_sigma",
-          on_change=_on_manual)
-show_error("manual_mu")
-mq = Normal(float(st.session_state["manual_mu"]), float(st.session_state["manual_sigma"]))
-kpq, kqp = kl_both(key, mq.mean, mq.std)
-m1, m2, m3 = st.columns([1, 1, 2])
-if q_fwd is not None:
-    m1.metric("KL(p‖q), your q", kl_text(kpq, unit),
-              delta=f"+{kl_text(max(kpq - kl_fwd, 0.0), unit)} vs optimum",
+@st.fragment
+def manual_and_download() -> None:
+    """Your own q and the download: dragging q reruns only this part of the page."""
+    state = get_state()  # the module-level one is from the last full run
+    st.subheader("Your own q")
+    mlo, mhi, mstep = mu_range(key)
+    slo, shi, sstep = sigma_range(key)
+    mq = manual_q(state)
+    shown = (seed_ranged("manual_mu", mq.mean, mlo, mhi, mstep),
+             seed_ranged("manual_sigma", mq.std, slo, shi, sstep))
+    if state.manual is not None and shown != state.manual:  # clamped into the new range
+        commit("manual_mu", manual=shown)
+    s1, s2 = st.columns(2)
+    s1.slider("μ of your q", min_value=mlo, max_value=mhi, step=mstep, key="manual_mu",
+              on_change=_on_manual)
+    s2.slider("σ of your q", min_value=slo, max_value=shi, step=sstep, key="manual_sigma",
+              on_change=_on_manual)
+    show_error("manual_mu")
+    mq = Normal(float(st.session_state["manual_mu"]), float(st.session_state["manual_sigma"]))
+    kpq, kqp = kl_both(key, mq.mean, mq.std)
+    m1, m2, m3 = st.columns([1, 1, 2])
+    if q_fwd is not None:
+        m1.metric("KL(p‖q), your q", kl_text(kpq, unit),
+                  delta=f"+{kl_text(max(kpq - kl_fwd, 0.0), unit)} vs optimum",
+                  delta_color="off", delta_arrow="off")
+    else:
+        m1.metric("KL(p‖q), your q", kl_text(kpq, unit))
+    best_rev = optima[0].kl if optima else rev.kl
+    m2.metric("KL(q‖p), your q", kl_text(kqp, unit),
+              delta=f"+{kl_text(max(kqp - best_rev, 0.0), unit)} vs best optimum",
               delta_color="off", delta_arrow="off")
-else:
-    m1.metric("KL(p‖q), your q", kl_text(kpq, unit))
-best_rev = optima[0].kl if optima else rev.kl
-m2.metric("KL(q‖p), your q", kl_text(kqp, unit),
-          delta=f"+{kl_text(max(kqp - best_rev, 0.0), unit)} vs best optimum",
-          delta_color="off", delta_arrow="off")
-m3.caption("Drag μ and σ: forward KL punishes a q that misses any of p's mass; reverse KL "
-           "punishes a q that puts mass where p has little. The dashed curves and the markers "
-           "on the right are the optima.")
-st.plotly_chart(manual_figure(p, mq, q_fwd, q_rev, others), key="manual_chart",
-                config={**PLOT_CONFIG, "toImageButtonOptions": {
-                    **PLOT_CONFIG["toImageButtonOptions"], "filename": "kl-explorer-manual"}})
+    m3.caption("Drag μ and σ: forward KL punishes a q that misses any of p's mass; reverse KL "
+               "punishes a q that puts mass where p has little. The dashed curves and the markers "
+               "on the right are the optima.")
+    st.plotly_chart(manual_figure(p, mq, q_fwd, q_rev, others), key="manual_chart",
+                    config={**PLOT_CONFIG, "toImageButtonOptions": {
+                        **PLOT_CONFIG["toImageButtonOptions"], "filename": "kl-explorer-manual"}})
 
-# --- why they differ ---------------------------------------------------------------------------
-st.subheader("Why the two fits differ")
-f1, f2 = st.columns(2)
-f1.latex(r"\mathrm{KL}(p\,\|\,q)=\int p(x)\,\log\frac{p(x)}{q(x)}\,dx")
-f1.caption("Weighted by p: wherever p has mass and q ≈ 0 the log blows up, so q must "
-           "**cover all of p** — it spreads over every mode (mass-covering).")
-f2.latex(r"\mathrm{KL}(q\,\|\,p)=\int q(x)\,\log\frac{q(x)}{p(x)}\,dx")
-f2.caption("Weighted by q: q is only punished where it puts mass that p lacks, so it "
-           "**hides inside one mode** and ignores the rest (mode-seeking).")
+    # --- download --------------------------------------------------------------------------------
+    doc = results_document(state.components, p, q_fwd, fwd_reason, q_rev,
+                           rev.start if state.start != "best" else None, [o.q for o in optima], mq,
+                           unit, state.to_query())
+    text = results_json(doc)
+    st.session_state[RESULTS_JSON] = text  # what the button serves (tests read it here)
+    st.download_button("Download results (JSON)", text, file_name="kl-explorer-results.json",
+                       mime="application/json", key="download_json", on_click="ignore")
 
-# --- download --------------------------------------------------------------------------------
-doc = results_document(state.components, p, q_fwd, fwd_reason, q_rev,
-                       rev.start if state.start != "best" else None, [o.q for o in optima], mq,
-                       unit, state.to_query())
-text = results_json(doc)
-st.session_state[RESULTS_JSON] = text  # what the button serves (tests read it here)
-st.download_button("Download results (JSON)", text, file_name="kl-explorer-results.json",
-                   mime="application/json", key="download_json", on_click="ignore")
+    sync_url(get_state())  # a fragment rerun skips the app's own sync at the end
+
+
+manual_and_download()
