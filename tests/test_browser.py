@@ -118,14 +118,18 @@ def test_changing_a_widget_updates_the_fit_and_the_url(server, page):
     page.wait_for_function(
         "(v) => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
         ".some(e => e.innerText.trim() === v)", arg=expected, timeout=30_000)
+    # the address bar is rewritten at the end of the run
+    page.wait_for_function("() => new URLSearchParams(location.search).has('c')",
+                           timeout=30_000)
     wait_for_app_idle(page)
     query = parse_qs(urlparse(page.url).query)
-    assert "c" in query and "5" in query["c"][0]
+    assert query["c"] == ["n:0.5:-3:1,n:0.5:5:1"]
     page.locator(".st-key-unit").get_by_text("bits").click()
     page.wait_for_function(
         "() => document.body.innerText.includes('KL(p‖q), bits')", timeout=30_000)
-    wait_for_app_idle(page)
-    assert parse_qs(urlparse(page.url).query).get("u") == ["bits"]
+    page.wait_for_function("() => new URLSearchParams(location.search).get('u') === 'bits'",
+                           timeout=30_000)
+    assert parse_qs(urlparse(page.url).query)["c"] == ["n:0.5:-3:1,n:0.5:5:1"]
     assert_clean(page)
 
 
@@ -162,3 +166,28 @@ def test_every_page_renders_its_charts(server, page, path):
     if path:
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{path}.png"), full_page=True)
+
+
+def test_dragging_the_manual_q_updates_its_kl_values_and_the_link(server, page):
+    open_app(page, server)
+    live = '.st-key-manual_mu[data-stale="false"]'
+    page.locator(live).first.scroll_into_view_if_needed()
+    thumb = page.locator(f'{live} input[type="range"]').first
+    thumb.wait_for(state="attached", timeout=30_000)
+    marker = ("() => { const g = document.querySelector('.st-key-manual_chart .js-plotly-plot');"
+              " const t = g && g._fullData.find(d => d.name === 'your q' && d._length === 1);"
+              " return t ? Number(t.x[0]) : null; }")
+    before = page.evaluate(marker)
+    thumb.focus()
+    for _ in range(5):
+        thumb.press("ArrowRight")
+    page.wait_for_function(f"() => ({marker})() > {before} + 0.4", timeout=30_000)
+    page.wait_for_function("() => new URLSearchParams(location.search).has('q')",
+                           timeout=30_000)
+    wait_for_app_idle(page)
+    mu = page.evaluate(marker)
+    # the link now carries the manual q, and the page shows its KL values
+    q = parse_qs(urlparse(page.url).query)["q"][0]
+    assert float(q.split(":")[0]) == pytest.approx(mu)
+    assert "KL(p‖q), your q" in body_text(page)
+    assert_clean(page)
