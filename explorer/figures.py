@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from explorer import style
 from explorer.distributions import Normal, as_mixture
 from explorer.divergences import kl_divergence, to_unit
-from explorer.grid import x_grid
+from explorer.grid import x_grid, x_range
 
 FORWARD_TITLE = "Forward KL(p‖q): mass-covering"
 REVERSE_TITLE = "Reverse KL(q‖p): mode-seeking"
@@ -193,9 +193,17 @@ def manual_figure(p, q_manual: Normal, q_forward: Normal | None, q_reverse: Norm
                                           margin={"l": 50, "r": 20, "t": 80, "b": 45}))
     fig.update_layout(legend={"y": 1.16})
     fig.update_xaxes(title_text="x", row=1, col=1)
-    fig.update_xaxes(title_text="μ", row=1, col=2)
+    # The (μ, σ) plane spans p's drawing range and the σ's shown (with room), so optima that
+    # coincide up to rounding (μ = ±1e-17) do not blow the axis up into noise.
+    lo, hi = x_range(p)
+    sds = [q.std for q in (q_manual, *fits, *other_optima)]
+    fig.update_xaxes(title_text="μ", range=[lo, hi], row=1, col=2)
     fig.update_yaxes(title_text="density", row=1, col=1)
-    fig.update_yaxes(title_text="σ", type="log", row=1, col=2)
+    e_lo, e_hi = math.log10(min(sds)) - 0.3, math.log10(max(sds)) + 0.3
+    ticks = [m * 10.0**e for e in range(math.floor(e_lo), math.ceil(e_hi) + 1) for m in (1, 2, 5)
+             if e_lo <= math.log10(m * 10.0**e) <= e_hi]
+    fig.update_yaxes(title_text="σ (log scale)", type="log", range=[e_lo, e_hi], tickvals=ticks,
+                     ticktext=[f"{t:g}" for t in ticks], row=1, col=2)
     style.style_axes(fig)
     return fig
 
