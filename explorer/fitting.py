@@ -191,13 +191,18 @@ def _run(p: Mixture, direction: str, theta0: np.ndarray, gtol: float, maxiter: i
     memo = _Memo(joint)
     visited = [theta0]
 
-    def hessp(v, d):  # block-diagonal Hessian times d
-        return np.einsum("kij,kj->ki", memo.hess(v), d.reshape(k, 2)).ravel()
+    rows = np.arange(2 * k)
+    block = rows[:, None] // 2 == rows[None, :] // 2
+
+    def hess(v):  # the block-diagonal Hessian as a dense (2K, 2K) matrix (cheaper than a hessp)
+        full = np.zeros((2 * k, 2 * k))
+        full[block] = memo.hess(v).ravel()
+        return full
 
     def record(vk):
         visited.append(theta0 + scale * np.asarray(vk, dtype=float).reshape(k, 2))
 
-    res = minimize(memo.fun, np.zeros(2 * k), jac=memo.jac, hessp=hessp, method="trust-ncg",
+    res = minimize(memo.fun, np.zeros(2 * k), jac=memo.jac, hess=hess, method="trust-ncg",
                    callback=record, options={"gtol": gtol * math.sqrt(k), "maxiter": maxiter,
                                              "initial_trust_radius": math.sqrt(k)})
     theta = theta0 + scale * np.asarray(res.x, dtype=float).reshape(k, 2)
