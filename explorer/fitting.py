@@ -184,8 +184,12 @@ def _run(p: Mixture, direction: str, theta0: np.ndarray, gtol: float, maxiter: i
     k = len(theta0)
     scale = np.stack([np.exp(theta0[:, 1]), np.ones(k)], axis=1)
 
+    last = {}  # the unscaled values at the last point evaluated, reused at the end point
+
     def joint(v):
-        f, g, h = objective(p, theta0 + scale * v.reshape(k, 2))
+        theta = theta0 + scale * v.reshape(k, 2)
+        f, g, h = objective(p, theta)
+        last.update(theta=theta, fgh=(f, g, h))
         return float(f.sum()), (g * scale).ravel(), h * scale[:, :, None] * scale[:, None, :]
 
     memo = _Memo(joint)
@@ -206,6 +210,8 @@ def _run(p: Mixture, direction: str, theta0: np.ndarray, gtol: float, maxiter: i
                    callback=record, options={"gtol": gtol * math.sqrt(k), "maxiter": maxiter,
                                              "initial_trust_radius": math.sqrt(k)})
     theta = theta0 + scale * np.asarray(res.x, dtype=float).reshape(k, 2)
+    if "theta" in last and np.array_equal(last["theta"], theta):
+        return theta, visited, last["fgh"]
     return theta, visited, objective(p, theta)
 
 
