@@ -68,6 +68,16 @@ def sync_url(state: AppState) -> None:
         st.query_params.from_dict(query)
 
 
+def page_header(title: str, caption: str):
+    """Title and one-line caption of a page about the sidebar's target; returns the state, the
+    target's cache key, the target p and the unit."""
+    state = get_state()
+    key = state.key()
+    st.title(title)
+    st.caption(caption)
+    return state, key, mixture(key), state.unit
+
+
 # --- widgets bound to fields --------------------------------------------------------------------
 def seed(key: str, value) -> None:
     """Give widget ``key`` the state's value unless it already holds one (typed by the user)."""

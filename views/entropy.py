@@ -19,6 +19,7 @@ from views.common import (
     get_state,
     kl_value,
     manual_q,
+    page_header,
     q_text,
     reverse_fit,
     seed,
@@ -26,14 +27,10 @@ from views.common import (
 
 LABELS = {"forward": "the forward fit", "reverse": "the reverse fit", "manual": "your own q"}
 
-state = get_state()
-key = state.key()
-p = mixture(key)
-unit = state.unit
-
-st.title("Entropy, cross-entropy and JS")
-st.caption("Cross-entropy H(p,q) = H(p) + KL(p‖q): the entropy is what no q can remove, the KL "
-           "is what a wrong q adds. JS is symmetric and never exceeds ln 2.")
+state, key, p, unit = page_header(
+    "Entropy, cross-entropy and JS",
+    "Cross-entropy H(p,q) = H(p) + KL(p‖q): the entropy is what no q can remove, the KL "
+    "is what a wrong q adds. JS is symmetric and never exceeds ln 2.")
 
 q_fwd, _, reason = forward_fit(key)
 rev, _ = reverse_fit(state)

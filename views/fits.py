@@ -24,6 +24,7 @@ from views.common import (
     kl_value,
     manual_q,
     mu_range,
+    page_header,
     q_text,
     render_start_controls,
     reverse_fit,
@@ -39,14 +40,10 @@ PLOT_CONFIG = {"displaylogo": False,
                "toImageButtonOptions": {"format": "png", "filename": "kl-explorer-fits",
                                         "scale": 2}}
 
-state = get_state()
-key = state.key()
-p = mixture(key)
-unit = state.unit
-
-st.title("KL Explorer: forward vs reverse KL")
-st.caption("Fit one Gaussian q to the target p (built in the sidebar) by minimising KL(p‖q) or "
-           "KL(q‖p), and compare.")
+state, key, p, unit = page_header(
+    "KL Explorer: forward vs reverse KL",
+    "Fit one Gaussian q to the target p (built in the sidebar) by minimising KL(p‖q) or "
+    "KL(q‖p), and compare.")
 
 # --- reverse start ----------------------------------------------------------------------------
 render_start_controls()

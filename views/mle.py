@@ -18,21 +18,18 @@ from views.common import (
     forward_note,
     get_state,
     kl_value,
+    page_header,
     q_text,
     seed,
 )
 
 SEEDS = 3  # the convergence plot follows this many seeds, from the chosen one on
 
-state = get_state()
-key = state.key()
-p = mixture(key)
-unit = state.unit
-
-st.title("MLE is forward KL")
-st.caption("Maximising the likelihood of samples from p is minimising the average NLL "
-           "−(1/n)Σ log q(xᵢ) → H(p, q) = H(p) + KL(p‖q): for large n, the MLE Gaussian is "
-           "the forward-KL fit.")
+state, key, p, unit = page_header(
+    "MLE is forward KL",
+    "Maximising the likelihood of samples from p is minimising the average NLL "
+    "−(1/n)Σ log q(xᵢ) → H(p, q) = H(p) + KL(p‖q): for large n, the MLE Gaussian is "
+    "the forward-KL fit.")
 c1, c2 = st.columns([3, 1])
 seed("mle_n", state.mle_n)
 c1.select_slider("Sample size n (log scale)", MLE_SIZES, key="mle_n",

@@ -19,20 +19,17 @@ from views.common import (
     get_state,
     kl_value,
     manual_q,
+    page_header,
     reverse_fit,
     seed,
 )
 
 LABELS = {"fits": "the two optimal fits", "manual": "your own q (from the main page)"}
 
-state = get_state()
-key = state.key()
-p = mixture(key)
-unit = state.unit
-
-st.title("Where the penalty comes from")
-st.caption("KL is the area under its integrand. Forward KL's integrand is weighted by p, "
-           "reverse KL's by q — so they punish different mistakes.")
+state, key, p, unit = page_header(
+    "Where the penalty comes from",
+    "KL is the area under its integrand. Forward KL's integrand is weighted by p, "
+    "reverse KL's by q — so they punish different mistakes.")
 seed("pen_q", state.pen_q)
 st.radio("Show the integrands of", PEN_QS, key="pen_q", horizontal=True, format_func=LABELS.get,
          on_change=field_callback("pen_q", "pen_q"))
