@@ -20,7 +20,7 @@ from functools import cached_property
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, logsumexp
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -374,9 +374,8 @@ class Mixture:
             lw, c = self._active[0]
             return c.logpdf(x)
         # components × points on the flattened input, reshaped back: any input shape, scalars too
-        logs = self._weighted_logs(x.ravel())
-        top = logs.max(axis=0)
-        return (top + np.log(np.exp(logs - top).sum(axis=0))).reshape(x.shape)
+        # (scipy's logsumexp gives -inf, not nan, at x = ±inf where every term is -inf)
+        return logsumexp(self._weighted_logs(x.ravel()), axis=0).reshape(x.shape)
 
     def pdf(self, x):
         return np.exp(self.logpdf(x))

@@ -195,3 +195,13 @@ def test_breakpoints_cover_each_component_and_the_switch():
 def test_bad_input_raises_value_error_naming_the_field(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_mixture_logpdf_at_infinity_is_minus_inf_not_nan():
+    import warnings
+
+    p = Mixture([Normal(0, 1), StudentT(1, 2, 3), Laplace(-1, 0.5)], [0.2, 0.5, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = p.logpdf(np.array([-np.inf, np.inf]))
+    assert np.all(values == -np.inf)
