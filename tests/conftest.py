@@ -8,17 +8,25 @@ reference for KL(p‖q) written from textbook densities — independent of explo
 from __future__ import annotations
 
 import math
+import os
 import pathlib
 import sys
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from scipy import integrate, optimize
 from scipy.special import logsumexp
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# In CI the property tests replay a fixed sequence of examples, so a submission's verdict does not
+# depend on the luck of the draw; run locally, they keep exploring new examples every time.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _textbook(c):
