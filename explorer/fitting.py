@@ -35,11 +35,12 @@ from explorer.divergences import kl_divergence, why_infinite
 DIRECTIONS = ("forward", "reverse")
 # q's panels for the reverse objective stop at 12 sd: q < e^-72 beyond, which leaves far less than
 # 1e-16 of even q·log p with log p quadratic.  (Reported KL values use the full rule.)
-_Q_OFFSETS = Normal(0.0, 1.0).breakpoints
-_Q_OFFSETS = _Q_OFFSETS[np.abs(_Q_OFFSETS) <= 12.0]
+# explorer.landscape evaluates reverse KL on grids with the same panels and rule.
+Q_OFFSETS = Normal(0.0, 1.0).breakpoints
+Q_OFFSETS = Q_OFFSETS[np.abs(Q_OFFSETS) <= 12.0]
 # The objective only steers the optimiser (to ~1e-12 relative with 6 points a panel); the KL a Fit
 # reports is recomputed with the full rule of explorer.divergences.
-_OBJ_T, _OBJ_W = np.polynomial.legendre.leggauss(6)
+LEAN_T, LEAN_W = np.polynomial.legendre.leggauss(6)
 # A point is a local minimum when the scaled gradient (σ·∂/∂μ, ∂/∂log σ) is below GRAD_TOL and the
 # scaled Hessian is positive definite; two minima closer than MERGE_TOL (in μ/σ and log σ) are one.
 GRAD_TOL = 1e-6
@@ -96,7 +97,7 @@ def reverse_objective(p: Mixture, theta: np.ndarray):
     """
     mu, s = theta[:, :1], theta[:, 1:]  # (K, 1) columns
     sigma = np.exp(s)
-    q_edges = mu + sigma * _Q_OFFSETS
+    q_edges = mu + sigma * Q_OFFSETS
     # p's edges inside each q's range, padded to a fixed-size row with q's right end (empty panels
     # of zero weight), so all K rows are sorted and used as one array.  Only the edges inside are
     # taken: p's full list (a t or Laplace ladder runs far beyond q) would be mostly empty panels.
@@ -111,8 +112,8 @@ def reverse_objective(p: Mixture, theta: np.ndarray):
     half = 0.5 * np.diff(edges, axis=1)[:, :, None]
     mid = 0.5 * (edges[:, 1:] + edges[:, :-1])[:, :, None]
     k = len(theta)
-    x = (mid + half * _OBJ_T).reshape(k, -1)
-    w = (half * _OBJ_W).reshape(k, -1)
+    x = (mid + half * LEAN_T).reshape(k, -1)
+    w = (half * LEAN_W).reshape(k, -1)
     u = x - mu
     logq = -0.5 * (u / sigma) ** 2 - s - 0.5 * LOG_2PI
     wq = w * np.exp(logq)

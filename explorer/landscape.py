@@ -32,15 +32,13 @@ from explorer.distributions import (
     Normal,
     as_mixture,
 )
+from explorer.fitting import LEAN_T, LEAN_W, Q_OFFSETS
 from explorer.grid import x_range
 
 DEFAULT_SIZE = 120
 MAX_SIZE = 400
-# q's own panel edges in units of σ, to ±12 sd (q < e^-72 beyond).
-_Q_OFFSETS = Normal(0.0, 1.0).breakpoints
-_Q_OFFSETS = _Q_OFFSETS[np.abs(_Q_OFFSETS) <= 12.0]
-_Q_REACH = float(_Q_OFFSETS[-1])
-_T, _W = np.polynomial.legendre.leggauss(6)
+# How far q's panels (explorer.fitting.Q_OFFSETS) reach, in units of σ: 12 sd (q < e^-72 beyond).
+_Q_REACH = float(Q_OFFSETS[-1])
 # Rows per vectorised chunk: bounds the working arrays to a few MB.
 _CHUNK = 1024
 
@@ -137,13 +135,13 @@ def _reverse_rows(p, b, mu, s, sigma, first, count, hi):
     inside = j < count[:, None]
     picked = b[np.minimum(first[:, None] + j, b.size - 1)] if b.size else np.zeros((mu.size, 0))
     extra = np.where(inside, picked, hi[:, None])
-    edges = np.sort(np.concatenate([mu[:, None] + sigma[:, None] * _Q_OFFSETS, extra], axis=1),
+    edges = np.sort(np.concatenate([mu[:, None] + sigma[:, None] * Q_OFFSETS, extra], axis=1),
                     axis=1)
     half = 0.5 * np.diff(edges, axis=1)[:, :, None]
     mid = 0.5 * (edges[:, 1:] + edges[:, :-1])[:, :, None]
     rows = mu.size
-    x = (mid + half * _T).reshape(rows, -1)
-    w = (half * _W).reshape(rows, -1)
+    x = (mid + half * LEAN_T).reshape(rows, -1)
+    w = (half * LEAN_W).reshape(rows, -1)
     z = (x - mu[:, None]) / sigma[:, None]
     logq = -0.5 * z * z - s[:, None] - 0.5 * LOG_2PI
     lp = p.logpdf(x.ravel()).reshape(rows, -1)
