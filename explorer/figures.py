@@ -200,10 +200,8 @@ def manual_figure(p, q_manual: Normal, q_forward: Normal | None, q_reverse: Norm
     fig.update_xaxes(title_text="μ", range=[lo, hi], row=1, col=2)
     fig.update_yaxes(title_text="density", row=1, col=1)
     e_lo, e_hi = math.log10(min(sds)) - 0.3, math.log10(max(sds)) + 0.3
-    ticks = [m * 10.0**e for e in range(math.floor(e_lo), math.ceil(e_hi) + 1) for m in (1, 2, 5)
-             if e_lo <= math.log10(m * 10.0**e) <= e_hi]
-    fig.update_yaxes(title_text="σ (log scale)", type="log", range=[e_lo, e_hi], tickvals=ticks,
-                     ticktext=[f"{t:g}" for t in ticks], row=1, col=2)
+    fig.update_yaxes(title_text="σ (log scale)", type="log", range=[e_lo, e_hi],
+                     **style.log_ticks(10**e_lo, 10**e_hi), row=1, col=2)
     style.style_axes(fig)
     return fig
 
@@ -328,7 +326,8 @@ def tails_figure(p, q_forward: Normal | None, q_reverse: Normal, curves: dict, n
     fig.add_annotation(x=math.log10(nu), y=top * 0.55, xref="x2", yref="y2", text=f"ν = {nu:g}",
                        showarrow=False, xanchor="left", xshift=4,
                        font={"color": style.ACCENT})
-    fig.update_xaxes(type="log", title_text="ν (degrees of freedom, log scale)", row=1, col=2)
+    fig.update_xaxes(type="log", title_text="ν (degrees of freedom, log scale)",
+                     **style.log_ticks(float(nus.min()), float(nus.max())), row=1, col=2)
     fig.update_yaxes(range=[0, top], title_text=unit, row=1, col=2)
     fig.update_layout(**style.base_layout(height=height, hovermode="closest",
                                           margin={"l": 60, "r": 20, "t": 80, "b": 50}))

@@ -3,6 +3,8 @@ reads on both Streamlit's light and dark themes (transparent background, mid-gre
 
 from __future__ import annotations
 
+import math
+
 # Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies.
 TARGET = "#0072B2"  # blue: the target p (filled)
 FORWARD = "#E69F00"  # orange: the forward-KL fit, KL(p‖q)
@@ -35,6 +37,14 @@ def base_layout(**overrides) -> dict:
     }
     layout.update(overrides)
     return layout
+
+
+def log_ticks(lo: float, hi: float, mantissas=(1, 2, 5)) -> dict:
+    """Axis keywords for a log axis over [lo, hi] with ticks at 1-2-5 × 10^k, each labelled in
+    full ("0.5", not Plotly's bare minor digit "5")."""
+    ticks = [m * 10.0**e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+             for m in mantissas if lo <= m * 10.0**e <= hi]
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
 def style_axes(fig) -> None:

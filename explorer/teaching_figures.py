@@ -477,7 +477,8 @@ def mle_figure(results, forward_q: Normal | None, *, cross_entropy: float | None
         _note(fig, _wrap("No forward-KL fit (p has infinite variance): σ̂ keeps growing "
                          "with n instead of converging.", 34), 2, y=0.85)
     for col in range(1, cols + 1):
-        fig.update_xaxes(type="log", title_text="sample size n", row=1, col=col)
+        fig.update_xaxes(type="log", title_text="sample size n",
+                         **style.log_ticks(min(ns), max(ns), (1,)), row=1, col=col)
     fig.update_yaxes(title_text="μ̂", row=1, col=1)
     fig.update_yaxes(title_text="σ̂", row=1, col=2)
     if cols == 3:
