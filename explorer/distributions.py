@@ -14,6 +14,7 @@ log_growth of q.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -114,6 +115,13 @@ class _Component:
         """Point masses of d²/dx² logpdf (x, mass): a kink in logpdf (Laplace) puts one there."""
         return []
 
+    def shifted(self, c: float) -> _Component:
+        """The same component moved by −c (exact where loc is near c).  Used to integrate in
+        coordinates centred on a target; not validated, as the result may lie beyond the range."""
+        new = copy.copy(self)
+        object.__setattr__(new, self._loc_field, self.loc - c)
+        return new
+
     @property
     def components(self) -> tuple[_Component, ...]:
         return (self,)
@@ -130,6 +138,7 @@ class Normal(_Component):
     mean: float
     std: float
     family = "normal"
+    _loc_field = "mean"
     _offsets = _NORMAL_OFFSETS
     moment_order = math.inf
     log_growth = 2.0
@@ -177,6 +186,7 @@ class StudentT(_Component):
     scale: float
     df: float
     family = "student_t"
+    _loc_field = "loc"
     log_growth = 0.0
 
     def __post_init__(self):
@@ -243,6 +253,7 @@ class Laplace(_Component):
     loc: float
     scale: float
     family = "laplace"
+    _loc_field = "loc"
     _offsets = _LAPLACE_OFFSETS
     moment_order = math.inf
     log_growth = 1.0
@@ -306,9 +317,11 @@ class Mixture:
             raise ValueError(f"Mixture weights: got {len(weights)} weights for {len(comps)} "
                              "components; the lengths must match")
         ws = [check_real(f"Mixture weights[{i}]", w, 0.0) for i, w in enumerate(weights)]
-        total = math.fsum(ws)
-        if total <= 0:
+        top = max(ws)
+        if top <= 0:
             raise ValueError("Mixture weights: all weights are zero; at least one must be > 0")
+        ws = [w / top for w in ws]  # relative to the largest first: the sum cannot overflow
+        total = math.fsum(ws)
         object.__setattr__(self, "components", comps)
         object.__setattr__(self, "weights", tuple(w / total for w in ws))
 
@@ -374,13 +387,7 @@ class Mixture:
             lw, c = self._active[0]
             return c.logpdf(x)
         # components × points on the flattened input, reshaped back: any input shape, scalars too
-        logs = self._weighted_logs(x.ravel())
-        top = logs.max(axis=0)
-        # log-sum-exp by hand (3× faster than scipy's on the landscape's arrays); where every
-        # term is -inf (x = ±inf) the shift is 0 and the result log(0) = -inf, never nan
-        top = np.where(np.isneginf(top), 0.0, top)
-        with np.errstate(divide="ignore"):
-            return (top + np.log(np.exp(logs - top).sum(axis=0))).reshape(x.shape)
+        return _logsumexp0(self._weighted_logs(x.ravel())).reshape(x.shape)
 
     def pdf(self, x):
         return np.exp(self.logpdf(x))
@@ -428,49 +435,124 @@ class Mixture:
     @cached_property
     def log_breakpoints(self) -> np.ndarray:
         """Panel edges that resolve log p alone (enough for ∫ q log p when q is resolved by its own
-        panels): a Normal's log-density is a parabola and needs none; Student-t and Laplace
-        components need their own; every switch of the dominant component needs its ladder."""
+        panels).  Student-t and Laplace components need their own edges; a Normal's log-density
+        is a parabola and needs none where it is alone, but where another component is within
+        e^-40 of it (a bump of a component that never dominates, an overlap) log p bends on the
+        narrower one's scale, so there its edges are kept; every switch of the dominant
+        component adds its ladder (see :meth:`_switch_ladders`)."""
         rough = [c.breakpoints for _, c in self._active if not isinstance(c, Normal)]
-        return np.unique(np.concatenate([*rough, self._switches]))
+        return np.unique(np.concatenate([*rough, *self._interacting_normal_edges(),
+                                         self._switches]))
+
+    def _interacting_normal_edges(self) -> list[np.ndarray]:
+        if len(self._active) == 1:
+            return []
+        kept = []
+        for j, (_, c) in enumerate(self._active):
+            if not isinstance(c, Normal):
+                continue
+            e = c.breakpoints
+            mid = 0.5 * (e[:-1] + e[1:])
+            logs = self._weighted_logs(np.concatenate([e, mid]))
+            total = _logsumexp0(logs)
+            others = _logsumexp0(np.delete(logs, j, axis=0))
+            both = np.minimum(logs[j] - total, others - total) > -_NEGLIGIBLE
+            at_edge, at_mid = both[:e.size], both[e.size:]
+            near = at_edge.copy()
+            near[:-1] |= at_mid
+            near[1:] |= at_mid
+            kept.append(e[near])
+        return kept
 
     @cached_property
     def _switches(self) -> np.ndarray:
-        own = np.concatenate([c.breakpoints for _, c in self._active])
-        return self._switch_points(own)
-
-    def _switch_points(self, grid: np.ndarray) -> np.ndarray:
-        """Where the dominant component of log p changes, with edges at the transition's width.
-
-        Far from every component, log p follows the larger of two parabolas and turns sharply
-        where they cross (two sd-0.1 modes 40 apart turn within 1e-4): log(e^a + e^b) is singular
-        where a − b = iπ, i.e. π/slope off the real axis.  An edge on the turn and edges at 1, 2,
-        4, … 64 transition widths (1/slope) either side keep every panel's Gauss–Legendre rule
-        far from that singularity; beyond 64 widths the smaller term is below e^-64.
-        """
+        """Every point of the real line where the dominant component of log p changes, with its
+        ladder of edges: found pair by pair over the whole line (exactly, from a quadratic, for
+        two Normals), not only inside p's own panels, since a wide q reaches far beyond them."""
         if len(self._active) == 1:
             return np.empty(0)
-        grid = np.unique(grid)
-        fine = np.unique(np.concatenate([grid, (grid[:-1] + grid[1:]) / 2]))
-        who = self._weighted_logs(fine).argmax(axis=0)
-        edges = []
-        for k in np.flatnonzero(who[:-1] != who[1:]):
-            (lwi, ci), (lwj, cj) = self._active[who[k]], self._active[who[k + 1]]
-
-            def gap(x, lwi=lwi, ci=ci, lwj=lwj, cj=cj):
-                return float(lwi + ci.logpdf(x) - lwj - cj.logpdf(x))
-
-            ga, gb = gap(fine[k]), gap(fine[k + 1])
-            if ga * gb > 0:  # a rounding-level tie (equal components), not a crossing
+        crossings = []
+        for i in range(len(self._active)):
+            for j in range(i + 1, len(self._active)):
+                crossings.extend(self._pair_crossings(i, j))
+        if not crossings:
+            return np.empty(0)
+        x = np.asarray(crossings, dtype=float)
+        logs = self._weighted_logs(x)
+        tops = np.sort(logs, axis=0)[-2:]  # the crossing pair must be the top two there
+        ladders = []
+        for k in range(len(x)):
+            pair = [i for i in range(len(self._active)) if logs[i, k] >= tops[0, k]]
+            gap = tops[1, k] - tops[0, k]
+            if len(pair) < 2 or gap > 1e-6 * (1.0 + abs(tops[1, k])):
                 continue
-            x0 = brentq(gap, fine[k], fine[k + 1], xtol=1e-14, rtol=1e-15)
-            slope = abs(float(ci.dlogpdf(x0) - cj.dlogpdf(x0)))
-            edges.append(x0)
+            (_, ci), (_, cj) = self._active[pair[0]], self._active[pair[1]]
+            slope = abs(float(ci.dlogpdf(x[k]) - cj.dlogpdf(x[k])))
+            ladders.append([x[k]])
             if slope > 0:
+                # log(e^a + e^b) is singular where a − b = iπ, i.e. π/slope off the real axis:
+                # edges at 1, 2, 4, … 64 transition widths either side keep every panel's rule far
+                # from it; beyond 64 widths the smaller term is below e^-64
                 widths = 2.0 ** np.arange(0, 7) / slope
-                edges.extend(x0 + widths)
-                edges.extend(x0 - widths)
-        pts = np.asarray(edges, dtype=float)
-        return pts[(pts >= grid[0]) & (pts <= grid[-1])]
+                ladders.append(x[k] + widths)
+                ladders.append(x[k] - widths)
+        return np.unique(np.concatenate(ladders)) if ladders else np.empty(0)
+
+    def _pair_crossings(self, i: int, j: int) -> list[float]:
+        """All x with w_i f_i(x) = w_j f_j(x)."""
+        (lwi, ci), (lwj, cj) = self._active[i], self._active[j]
+        if isinstance(ci, Normal) and isinstance(cj, Normal):
+            # in y = x − m_i: a y² + b y + c = 0, roots taken in the cancellation-free form
+            dm = cj.mean - ci.mean
+            a = 0.5 * (1.0 / cj.std**2 - 1.0 / ci.std**2)
+            b = -dm / cj.std**2
+            c = (lwi - math.log(ci.std)) - (lwj - math.log(cj.std)) + 0.5 * (dm / cj.std) ** 2
+            if a == 0.0:
+                return [] if b == 0.0 else [ci.mean - c / b]
+            disc = b * b - 4.0 * a * c
+            if disc < 0:
+                return []
+            qq = -0.5 * (b + math.copysign(math.sqrt(disc), b))
+            roots = [qq / a] + ([c / qq] if qq != 0.0 else [])
+            return [ci.mean + y for y in roots]
+
+        def gap(x):
+            return lwi + ci.logpdf(x) - lwj - cj.logpdf(x)
+
+        grid = self._crossing_grid
+        g = gap(grid)
+        out = []
+        for k in np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0):
+            out.append(brentq(lambda t: float(gap(t)), grid[k], grid[k + 1], xtol=1e-300,
+                              rtol=1e-15))
+        return out
+
+    @cached_property
+    def _crossing_grid(self) -> np.ndarray:
+        """Where to look for crossings of non-Normal pairs: every component's edges and the
+        midpoints between them, continued geometrically far beyond (to ±1e12 times p's span)."""
+        own = np.unique(np.concatenate([c.breakpoints for _, c in self._active]))
+        span = max(own[-1] - own[0], min(c.scale for _, c in self._active))
+        out = span * 2.0 ** np.arange(1, 41)
+        grid = np.unique(np.concatenate([own, 0.5 * (own[:-1] + own[1:]), own[0] - out,
+                                         own[-1] + out]))
+        return grid[np.isfinite(grid)]
+
+    # --- coordinates centred on p ---------------------------------------------------------------
+    @cached_property
+    def centred(self) -> tuple[float, Mixture]:
+        """(c, p moved by −c), c the location of the heaviest component.  Integrals are taken in
+        these coordinates, so that their accuracy does not depend on where p sits (a component
+        at 1e6 with scale 1e-6 would otherwise lose 4 digits to the positions' rounding)."""
+        c = max(self._active, key=lambda lc: lc[0])[1].loc
+        return (0.0, self) if c == 0.0 else (c, self.shifted(c))
+
+    def shifted(self, c: float) -> Mixture:
+        """p moved by −c (see :meth:`_Component.shifted`)."""
+        new = object.__new__(Mixture)
+        object.__setattr__(new, "components", tuple(comp.shifted(c) for comp in self.components))
+        object.__setattr__(new, "weights", self.weights)
+        return new
 
     # --- summaries ------------------------------------------------------------------------------
     @cached_property
@@ -480,11 +562,25 @@ class Mixture:
             return self._active[0][1].entropy
         from explorer.quadrature import integrate
 
-        return -integrate(lambda x: _xlogx_from_log(self.logpdf(x)), self.breakpoints)
+        _, p = self.centred
+        return -integrate(lambda x: _xlogx_from_log(p.logpdf(x)), p.breakpoints)
 
     def label(self) -> str:
         return " + ".join(f"{w:.3g}·{c.label()}" for w, c in zip(self.weights, self.components,
                                                                    strict=True) if w > 0)
+
+
+# A component whose share of p is below e^-40 changes log p by less than 1e-17 relative.
+_NEGLIGIBLE = 40.0
+
+
+def _logsumexp0(logs: np.ndarray) -> np.ndarray:
+    """log Σ exp over axis 0, by hand (3× faster than scipy's on the landscape's arrays); where
+    every term is −inf (x = ±inf) the shift is 0 and the result log 0 = −inf, never nan."""
+    top = logs.max(axis=0)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return top + np.log(np.exp(logs - top).sum(axis=0))
 
 
 def _xlogx_from_log(logp: np.ndarray) -> np.ndarray:

@@ -12,12 +12,8 @@ import math
 
 import numpy as np
 
-from explorer.distributions import (
-    LOG_2PI,
-    Mixture,
-    Normal,
-    as_mixture,
-)
+from explorer.distributions import Mixture, Normal, as_mixture
+from explorer.objectives import gaussian_cross_entropy, reverse_objective
 from explorer.quadrature import merge_edges, nodes
 
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
@@ -56,12 +52,13 @@ def cross_entropy(p, q, unit: str = "nats") -> float:
         return to_unit(p.cross_entropy(q), unit)
     if why_infinite(p, q):
         return to_unit(math.inf, unit)
-    pm = as_mixture(p)
+    c, pm, qm = _centred(p, q)
     if isinstance(q, Normal):
-        return to_unit(_gaussian_cross_entropy(pm, q.mean, q.std), unit)
-    x, w = nodes(merge_edges(pm.breakpoints, as_mixture(q).breakpoints))
+        return to_unit(float(gaussian_cross_entropy(pm, qm.components[0].mean,
+                                                    math.log(q.std))), unit)
+    x, w = nodes(merge_edges(pm.breakpoints, qm.breakpoints))
     lp = pm.logpdf(x)
-    return to_unit(-float(np.dot(w, _times_p(lp, q.logpdf(x)))), unit)
+    return to_unit(-float(np.dot(w, _times_p(lp, qm.logpdf(x)))), unit)
 
 
 def entropy(p, unit: str = "nats") -> float:
@@ -70,7 +67,14 @@ def entropy(p, unit: str = "nats") -> float:
 
 
 def kl_divergence(p, q, unit: str = "nats") -> float:
-    """KL(p‖q) = ∫ p log(p/q), ≥ 0; ``math.inf`` where it is infinite (see :func:`why_infinite`)."""
+    """KL(p‖q) = ∫ p log(p/q), ≥ 0 (exactly 0 for p = q); ``math.inf`` where it is infinite (see
+    :func:`why_infinite`).
+
+    Integrals are taken in coordinates centred on the first distribution's heaviest component.
+    For a Gaussian p the value is the rule :mod:`explorer.fitting` minimises
+    (:func:`explorer.objectives.reverse_objective`); for a Gaussian q it is exact from p's mean
+    and variance; otherwise the composite rule on both distributions' panels.
+    """
     factor = UNITS.get(unit)
     if factor is None:
         raise ValueError(f"unit must be one of {sorted(UNITS)}, got {unit!r}")
@@ -80,9 +84,15 @@ def kl_divergence(p, q, unit: str = "nats") -> float:
         return math.inf
     if isinstance(p, Normal) and isinstance(q, Normal):
         return gaussian_kl(p.mean, p.std, q.mean, q.std) * factor
-    pm, qm = as_mixture(p), as_mixture(q)
+    if as_mixture(p) == as_mixture(q):
+        return 0.0
+    if isinstance(p, Normal):
+        c, qm = as_mixture(q).centred
+        theta = np.array([[p.mean - c, math.log(p.std)]])
+        return max(float(reverse_objective(qm, theta, derivatives=False)[0][0]), 0.0) * factor
+    c, pm, qm = _centred(p, q)
     if isinstance(q, Normal):
-        kl = _gaussian_cross_entropy(pm, q.mean, q.std) - pm.entropy
+        kl = float(gaussian_cross_entropy(pm, qm.components[0].mean, math.log(q.std))) - pm.entropy
     else:
         x, w = nodes(merge_edges(pm.breakpoints, qm.breakpoints))
         lp = pm.logpdf(x)
@@ -91,10 +101,13 @@ def kl_divergence(p, q, unit: str = "nats") -> float:
 
 
 def js_divergence(p, q, unit: str = "nats") -> float:
-    """Jensen–Shannon divergence ½KL(p‖m) + ½KL(q‖m), m = (p+q)/2: symmetric, ≤ ln 2 nats."""
+    """Jensen–Shannon divergence ½KL(p‖m) + ½KL(q‖m), m = (p+q)/2: symmetric, ≤ ln 2 nats, and
+    exactly 0 for p = q."""
     if _categorical(p, q):
         return to_unit(p.js(q), unit)
-    pm, qm = as_mixture(p), as_mixture(q)
+    if as_mixture(p) == as_mixture(q):
+        return 0.0
+    _, pm, qm = _centred(p, q)
     both = Mixture(pm.components + qm.components,
                    [w / 2 for w in pm.weights] + [w / 2 for w in qm.weights])
     x, w = nodes(both.breakpoints)
@@ -110,9 +123,10 @@ def gaussian_kl(m1: float, s1: float, m2: float, s2: float) -> float:
     return 0.5 * (r * r + ((m1 - m2) / s2) ** 2 - 1.0) - math.log(r)
 
 
-def _gaussian_cross_entropy(p: Mixture, mean: float, std: float) -> float:
-    """−E_p[log N(x; mean, std²)] from p's mean and variance (exact; needs a finite variance)."""
-    return math.log(std) + 0.5 * LOG_2PI + (p.variance + (p.mean - mean) ** 2) / (2 * std * std)
+def _centred(p, q) -> tuple[float, Mixture, Mixture]:
+    """(c, p and q as mixtures moved by −c), c from p (see :attr:`Mixture.centred`)."""
+    c, pm = as_mixture(p).centred
+    return c, pm, as_mixture(q).shifted(c) if c else as_mixture(q)
 
 
 def _times_p(logp: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -1,28 +1,31 @@
 """Fit a Gaussian q = N(μ, σ²) to a target p by minimising KL(p‖q) or KL(q‖p) numerically.
 
-Both objectives are minimised over θ = (μ, log σ) by ``scipy.optimize.minimize`` with exact
-gradients and Hessians (trust-region Newton, which also escapes saddles):
+Both objectives (:mod:`explorer.objectives`) are minimised over θ = (μ, log σ) by a trust-region
+Newton method written for this 2-parameter problem and vectorised over many starts at once: each
+start takes its own step, from the exact gradient and Hessian in coordinates scaled to the current
+q (μ/σ, log σ), with negative curvature turned into descent (so saddles are escaped) and a step
+length bounded by its own trust radius.  Every start costs one vectorised evaluation per step
+(scipy's general-purpose minimisers spent most of their time in call overhead around this tiny
+problem, and one trust radius for all starts slowed every start to the slowest).
 
-* forward, KL(p‖q) = H(p, q) − H(p): H(p, q) is exact from p's mean and variance, so the optimum
-  is moment matching — the optimiser finds it, the tests check it against the closed form;
-* reverse, KL(q‖p) = −H(q) − E_q[log p]: the expectation is taken by quadrature on panels around
-  q and p, and its derivatives by reparameterisation x = μ + σz, using p's closed-form score.
+* forward: the optimum is moment matching; the descent finds it from any start and ends with
+  Newton steps to full precision;
+* reverse: one local optimum per mode or run of modes it can lock onto.  :func:`fit_gaussian`
+  starts from every run of neighbouring components and keeps only certified minima: the Newton
+  step there is below 1e-6 (in σ units: relative to the objective's own curvature, so a KL of
+  thousands of nats is certified as readily as one of 0.01) and the Hessian is positive definite.
 
-Reverse KL has one local optimum per mode it can lock onto; :func:`fit_gaussian` starts from every
-component, the moment-matched Gaussian and the gaps between components, keeps the points that are
-true local minima (gradient ~0, Hessian positive definite), merges duplicates and sorts by KL.
+Fits are computed in coordinates centred on p (:attr:`Mixture.centred`) and moved back.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.optimize import minimize
 
 from explorer.distributions import (
-    LOG_2PI,
     MAX_ABS_LOCATION,
     MAX_SCALE,
     MIN_SCALE,
@@ -30,21 +33,22 @@ from explorer.distributions import (
     Normal,
     as_mixture,
 )
-from explorer.divergences import kl_divergence, why_infinite
+from explorer.divergences import why_infinite
+from explorer.objectives import OBJECTIVES
 
 DIRECTIONS = ("forward", "reverse")
-# q's panels for the reverse objective stop at 12 sd: q < e^-72 beyond, which leaves far less than
-# 1e-16 of even q·log p with log p quadratic.  (Reported KL values use the full rule.)
-# explorer.landscape evaluates reverse KL on grids with the same panels and rule.
-Q_OFFSETS = Normal(0.0, 1.0).breakpoints
-Q_OFFSETS = Q_OFFSETS[np.abs(Q_OFFSETS) <= 12.0]
-# The objective only steers the optimiser (to ~1e-12 relative with 6 points a panel); the KL a Fit
-# reports is recomputed with the full rule of explorer.divergences.
-LEAN_T, LEAN_W = np.polynomial.legendre.leggauss(6)
-# A point is a local minimum when the scaled gradient (σ·∂/∂μ, ∂/∂log σ) is below GRAD_TOL and the
-# scaled Hessian is positive definite; two minima closer than MERGE_TOL (in μ/σ and log σ) are one.
-GRAD_TOL = 1e-6
+# A point is a certified minimum when its Newton step (scaled: σ-units in μ, log σ) is below
+# STEP_TOL and the scaled Hessian is positive definite; minima closer than MERGE_TOL are one.
+STEP_TOL = 1e-6
 MERGE_TOL = 1e-4
+MAX_STEPS = 200
+# Newton steps this short are taken as they are (no decrease test: next to a minimum the KL
+# changes by ~step², below its rounding); the descent ends after one below 1e-8.
+_POLISH, _DONE = 1e-6, 1e-8
+_MAX_RADIUS = 8.0
+# θ beyond these is outside every allowed q (centred coordinates): a trial there is rejected.
+_MU_LIMIT = 4.0 * MAX_ABS_LOCATION
+_S_LIMITS = (math.log(MIN_SCALE) - 2.0, math.log(MAX_SCALE) + 2.0)
 
 
 class NoFiniteFitError(ValueError):
@@ -55,9 +59,11 @@ class NoFiniteFitError(ValueError):
 class Fit:
     """A fitted Gaussian: ``q``, its KL in the fitted direction (nats), and the optimiser's path.
 
-    ``local_optima`` (reverse fits) lists every distinct local optimum found, best first.
-    ``grad_norm`` is the scaled gradient at ``q``; ``is_minimum`` says the Hessian there is
-    positive definite.
+    ``local_optima`` lists every distinct certified local optimum found, best first (one for a
+    forward fit).  ``grad_norm`` is the scaled gradient at ``q``, ``newton_step`` the length of
+    the scaled Newton step there; ``is_minimum`` certifies q: a Newton step below 1e-6 and a
+    positive-definite Hessian.  A fit with ``is_minimum`` False is not an optimum and must not
+    be shown as one.
     """
 
     q: Normal
@@ -69,243 +75,126 @@ class Fit:
     grad_norm: float = math.nan
     is_minimum: bool = False
     local_optima: tuple[Fit, ...] = ()
+    newton_step: float = math.nan
 
 
-# --- objectives over θ = (μ, log σ), for K points at once: θ has shape (K, 2) -----------------
-def forward_objective(p: Mixture, theta: np.ndarray):
-    """KL(p‖N(μ, σ²)) with gradient (K, 2) and Hessian (K, 2, 2) in (μ, log σ), exactly from
-    p's mean and variance (which must be finite)."""
-    mu, s = theta[:, 0], theta[:, 1]
-    ivar = np.exp(-2.0 * s)
-    d = p.mean - mu
-    m2 = p.variance + d * d
-    f = s + 0.5 * LOG_2PI + 0.5 * m2 * ivar - p.entropy
-    g = np.empty((len(theta), 2))
-    g[:, 0], g[:, 1] = -d * ivar, 1.0 - m2 * ivar
-    h = np.empty((len(theta), 2, 2))
-    h[:, 0, 0], h[:, 1, 1] = ivar, 2.0 * m2 * ivar
-    h[:, 0, 1] = h[:, 1, 0] = 2.0 * d * ivar
-    return f, g, h
+# --- the descent ---------------------------------------------------------------------------
+@dataclass
+class Descent:
+    """Where K descents ended: θ (K, 2), f, g, h there, the accepted points of each, and the
+    certificate (scaled gradient norm, Newton step length, Hessian positive definite)."""
+
+    theta: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    h: np.ndarray
+    visited: list[list[np.ndarray]]
+    grad_norm: np.ndarray
+    newton_step: np.ndarray
+    positive: np.ndarray
+
+    @property
+    def certified(self) -> np.ndarray:
+        inside = ((np.abs(self.theta[:, 0]) <= 2 * MAX_ABS_LOCATION)
+                  & (self.theta[:, 1] >= math.log(MIN_SCALE))
+                  & (self.theta[:, 1] <= math.log(MAX_SCALE)))
+        return self.positive & (self.newton_step <= STEP_TOL) & inside
 
 
-def reverse_objective(p: Mixture, theta: np.ndarray):
-    """KL(N(μ, σ²)‖p) with gradient (K, 2) and Hessian (K, 2, 2) in (μ, log σ).
+def newton_steps(theta: np.ndarray, g: np.ndarray, h: np.ndarray, radius: np.ndarray):
+    """Trust-region Newton steps for K points at once, in coordinates scaled to each point.
 
-    With x = μ + σz:  ∂/∂μ = −E_q[(log p)'],  ∂/∂log σ = −1 − E_q[(x−μ)(log p)'], and the
-    Hessian takes E_q of (log p)'' likewise; kinks of log p (Laplace) add their point masses.
-    The K points' quadrature nodes are evaluated in one vectorised pass.
+    The scaled Hessian's eigenvalues are taken in absolute value (negative curvature becomes
+    descent; along a direction of negative curvature with no slope, as on a saddle, half the
+    radius is stepped), and the step is cut to the radius.  Returns the step in θ, the length of
+    the uncut step, positive-definiteness, the predicted change of the objective, the step's
+    length and whether the radius cut it.
     """
-    mu, s = theta[:, :1], theta[:, 1:]  # (K, 1) columns
-    sigma = np.exp(s)
-    q_edges = mu + sigma * Q_OFFSETS
-    # p's edges inside each q's range, padded to a fixed-size row with q's right end (empty panels
-    # of zero weight), so all K rows are sorted and used as one array.  Only the edges inside are
-    # taken: p's full list (a t or Laplace ladder runs far beyond q) would be mostly empty panels.
-    b = p.log_breakpoints
-    lo, hi = q_edges[:, 0], q_edges[:, -1]
-    first = np.searchsorted(b, lo, side="right")
-    count = np.searchsorted(b, hi, side="left") - first
-    j = np.arange(int(count.max()) if b.size else 0)
-    picked = b[np.minimum(first[:, None] + j, max(b.size - 1, 0))] if b.size else j[None, :]
-    extra = np.where(j < count[:, None], picked, hi[:, None])
-    edges = np.sort(np.concatenate([q_edges, extra], axis=1), axis=1)
-    half = 0.5 * np.diff(edges, axis=1)[:, :, None]
-    mid = 0.5 * (edges[:, 1:] + edges[:, :-1])[:, :, None]
-    k = len(theta)
-    x = (mid + half * LEAN_T).reshape(k, -1)
-    w = (half * LEAN_W).reshape(k, -1)
-    u = x - mu
-    logq = -0.5 * (u / sigma) ** 2 - s - 0.5 * LOG_2PI
-    wq = w * np.exp(logq)
-    lp, d1, d2 = (a.reshape(k, -1) for a in p.log_derivs(x.ravel()))
-    f = (wq * (logq - lp)).sum(axis=1)
-    wd1, wd2 = wq * d1, wq * d2
-    e_d1, e_ud1 = wd1.sum(axis=1), (u * wd1).sum(axis=1)
-    e_d2, e_ud2, e_uud2 = wd2.sum(axis=1), (u * wd2).sum(axis=1), (u * u * wd2).sum(axis=1)
-    mu, s, sigma = mu[:, 0], s[:, 0], sigma[:, 0]
-    for x0, mass in p.d2_atoms():
-        qx = np.exp(-0.5 * ((x0 - mu) / sigma) ** 2 - s - 0.5 * LOG_2PI) * mass
-        e_d2 = e_d2 + qx
-        e_ud2 = e_ud2 + qx * (x0 - mu)
-        e_uud2 = e_uud2 + qx * (x0 - mu) ** 2
-    g = np.empty((k, 2))
-    g[:, 0], g[:, 1] = -e_d1, -1.0 - e_ud1
-    h = np.empty((k, 2, 2))
-    h[:, 0, 0], h[:, 1, 1] = -e_d2, -e_ud1 - e_uud2
-    h[:, 0, 1] = h[:, 1, 0] = -e_ud2
-    return f, g, h
-
-
-_OBJECTIVES = {"forward": forward_objective, "reverse": reverse_objective}
-
-
-class _Memo:
-    """Evaluates an objective once per point for scipy's separate fun / jac / hess calls."""
-
-    def __init__(self, objective):
-        self.objective = objective
-        self.key, self.value = None, None
-
-    def __call__(self, v):
-        key = np.asarray(v, dtype=float).tobytes()
-        if key != self.key:
-            self.key, self.value = key, self.objective(np.array(v, dtype=float))
-        return self.value
-
-    def fun(self, v):
-        return self(v)[0]
-
-    def jac(self, v):
-        return self(v)[1]
-
-    def hess(self, v):
-        return self(v)[2]
-
-
-def _certify(theta: np.ndarray, g: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scaled gradient norms and positive-definiteness, per point, in (μ/σ, log σ)."""
     d = np.stack([np.exp(theta[:, 1]), np.ones(len(theta))], axis=1)
     gs = g * d
     hs = h * d[:, :, None] * d[:, None, :]
-    eig = np.linalg.eigvalsh(hs)
-    return np.hypot(gs[:, 0], gs[:, 1]), eig[:, 0] > 1e-9 * np.maximum(1.0, np.abs(eig[:, 1]))
+    lam, vec = np.linalg.eigh(hs)
+    gv = np.einsum("nji,nj->ni", vec, gs)
+    big = np.maximum(np.abs(lam[:, 1]), 1e-300)
+    positive = lam[:, 0] > 1e-12 * big
+    sv = -gv / np.maximum(np.abs(lam), 1e-12 * big[:, None])
+    newton = np.hypot(sv[:, 0], sv[:, 1])
+    flat = ~positive & (np.abs(sv[:, 0]) < 0.5 * radius)
+    sv[:, 0] = np.where(flat, -np.copysign(0.5 * radius, gv[:, 0]), sv[:, 0])
+    ss = np.einsum("nij,nj->ni", vec, sv)
+    length = np.hypot(ss[:, 0], ss[:, 1])
+    cut = length > radius
+    ss *= np.where(cut, radius / np.maximum(length, 1e-300), 1.0)[:, None]
+    pred = (gs * ss).sum(axis=1) + 0.5 * np.einsum("ni,nij,nj->n", ss, hs, ss)
+    return ss * d, newton, positive, pred, np.minimum(length, radius), cut
 
 
-def _run(p: Mixture, direction: str, theta0: np.ndarray, gtol: float, maxiter: int = 200):
-    """Newton trust-region descent from K points θ0 (K, 2) at once.
-
-    The K independent problems are one problem in 2K variables (the sum of their objectives,
-    block-diagonal Hessian), so one ``scipy.optimize.minimize`` call and one vectorised
-    evaluation per step serve all starts.  Each point has coordinates scaled to it,
-    t = (μ − μ0)/σ0 and r = log(σ/σ0), so one unit is one start-sd whatever the target's scale;
-    ``gtol`` bounds each point's gradient in those units.  Returns the end points, the visited
-    points (a list of (K, 2) arrays, θ0 itself first) and the objective there (f, g, h).
-    """
-    objective = _OBJECTIVES[direction]
-    k = len(theta0)
-    scale = np.stack([np.exp(theta0[:, 1]), np.ones(k)], axis=1)
-
-    last = {}  # the unscaled values at the last point evaluated, reused at the end point
-
-    def joint(v):
-        theta = theta0 + scale * v.reshape(k, 2)
-        f, g, h = objective(p, theta)
-        last.update(theta=theta, fgh=(f, g, h))
-        return float(f.sum()), (g * scale).ravel(), h * scale[:, :, None] * scale[:, None, :]
-
-    memo = _Memo(joint)
-    visited = [theta0]
-
-    rows = np.arange(2 * k)
-    block = rows[:, None] // 2 == rows[None, :] // 2
-
-    def hess(v):  # the block-diagonal Hessian as a dense (2K, 2K) matrix (cheaper than a hessp)
-        full = np.zeros((2 * k, 2 * k))
-        full[block] = memo.hess(v).ravel()
-        return full
-
-    def record(vk):
-        visited.append(theta0 + scale * np.asarray(vk, dtype=float).reshape(k, 2))
-
-    res = minimize(memo.fun, np.zeros(2 * k), jac=memo.jac, hess=hess, method="trust-ncg",
-                   callback=record, options={"gtol": gtol * math.sqrt(k), "maxiter": maxiter,
-                                             "initial_trust_radius": math.sqrt(k)})
-    theta = theta0 + scale * np.asarray(res.x, dtype=float).reshape(k, 2)
-    if "theta" in last and np.array_equal(last["theta"], theta):
-        return theta, visited, last["fgh"]
-    return theta, visited, objective(p, theta)
-
-
-def _make_fit(direction: str, start: Normal, thetas: np.ndarray, f: float, grad_norm: float,
-              positive: bool, with_path: bool = True) -> Fit:
-    """A Fit from the points one start visited, (n, 2): θ of the start first, the end point
-    last (repeats, where the optimiser rejected a step, are dropped).  ``path[0]`` is exactly the
-    start.  Without ``with_path`` the path is left empty, for :func:`_with_path` to fill in."""
-    moved = np.any(thetas[1:] != thetas[:-1], axis=1)
-    theta = thetas[-1]
-    return Fit(q=_normal(theta) if moved.any() else start, kl=max(float(f), 0.0),
-               direction=direction, path=_path(start, thetas) if with_path else [], start=start,
-               iterations=int(moved.sum()), grad_norm=float(grad_norm),
-               is_minimum=bool(positive and grad_norm < GRAD_TOL and _in_range(theta)))
-
-
-def _path(start: Normal, thetas: np.ndarray) -> list[Normal]:
-    moved = np.any(thetas[1:] != thetas[:-1], axis=1)
-    return [start] + [_normal(t) for t in thetas[1:][moved]]
-
-
-def _with_path(fit: Fit, thetas: np.ndarray) -> Fit:
-    return Fit(**{**fit.__dict__, "path": _path(fit.start, thetas)})
-
-
-def _theta(starts: list[Normal]) -> np.ndarray:
-    return np.array([[st.mean, math.log(st.std)] for st in starts])
-
-
-def _descend(p: Mixture, direction: str, starts: list[Normal],
-             with_paths: bool = True) -> tuple[list[Fit], list[np.ndarray]]:
-    """Newton trust-region descent from every start at once, to full precision: the Fits and,
-    per start, the points it visited (for :func:`_with_path` when ``with_paths`` is off)."""
-    theta, visited, (f, g, h) = _run(p, direction, _theta(starts), 1e-8)
-    grad_norm, positive = _certify(theta, g, h)
-    stacks = np.concatenate([np.stack(visited, axis=1), theta[:, None, :]], axis=1)
-    return [_make_fit(direction, start, stacks[i], f[i], grad_norm[i], positive[i], with_paths)
-            for i, start in enumerate(starts)], list(stacks)
-
-
-def _forward(p: Mixture, start: Normal) -> Fit:
-    """Forward descent from ``start``, finished by exact Newton steps on the closed-form objective.
-
-    trust-ncg stops at a gradient small in the start's units, which for a start much narrower
-    than the fit leaves the mean ~1e-7 σ off; Newton steps (kept only while they lower the
-    objective) then converge quadratically to ~1e-15, and are appended to the path.
-    """
-    theta, visited, (f, g, h) = _run(p, "forward", _theta([start]), 1e-4)
-    thetas = [v[0] for v in visited] + [theta[0]]
-    for _ in range(_FORWARD_NEWTON_STEPS):
-        try:
-            step = np.linalg.solve(h[0], g[0])
-        except np.linalg.LinAlgError:
+def descend(objective, p: Mixture, theta0: np.ndarray, max_steps: int = MAX_STEPS) -> Descent:
+    """Trust-region Newton descents from the K points θ0 (K, 2), each with its own radius, all
+    evaluated together; a start leaves the batch when it has converged."""
+    theta = np.array(theta0, dtype=float)
+    k = len(theta)
+    f, g, h = objective(p, theta)
+    radius = np.ones(k)
+    visited = [[row.copy()] for row in theta]
+    active = np.ones(k, dtype=bool)
+    for _ in range(max_steps):
+        idx = np.flatnonzero(active)
+        if not idx.size:
             break
-        if not np.all(np.isfinite(step)) or np.linalg.eigvalsh(h[0])[0] <= 0:
-            break
-        trial = theta - step
-        ft, gt, ht = forward_objective(p, trial)
-        if np.array_equal(trial, theta):
-            break
-        # next to the optimum KL changes by ~step², below its rounding: a smaller gradient decides
-        small = abs(step[0]) < 1e-3 * math.exp(theta[0, 1]) and abs(step[1]) < 1e-3
-        lower = ft[0] < f[0] or (small and ft[0] <= f[0] + 1e-13 * (1.0 + abs(f[0]))
-                                 and _certify(trial, gt, ht)[0][0] < _certify(theta, g, h)[0][0])
-        if not lower:
-            break
-        theta, f, g, h = trial, ft, gt, ht
-        thetas.append(theta[0])
-    grad_norm, positive = _certify(theta, g, h)
-    return _make_fit("forward", start, np.array(thetas), f[0], grad_norm[0], positive[0])
+        step, newton, positive, pred, length, cut = newton_steps(theta[idx], g[idx], h[idx],
+                                                                 radius[idx])
+        polish = positive & (newton <= _POLISH)
+        trial = theta[idx] + step
+        inside = ((np.abs(trial[:, 0]) <= _MU_LIMIT) & (trial[:, 1] >= _S_LIMITS[0])
+                  & (trial[:, 1] <= _S_LIMITS[1]))
+        ft, gt, ht = objective(p, trial)
+        ok = inside & np.isfinite(ft) & (polish | (ft - f[idx] <= 0.1 * pred))
+        grow = ok & cut & (ft - f[idx] <= 0.75 * pred)
+        radius[idx] = np.where(grow, np.minimum(2.0 * radius[idx], _MAX_RADIUS),
+                               np.where(ok, radius[idx], 0.25 * length))
+        take = idx[ok]
+        theta[take], f[take], g[take], h[take] = trial[ok], ft[ok], gt[ok], ht[ok]
+        for i in take:
+            visited[i].append(theta[i].copy())
+        stuck = ~ok & (radius[idx] < 1e-13)
+        flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(f[idx])))
+        active[idx[(ok & polish & (newton <= _DONE)) | stuck | flat]] = False
+    d = np.stack([np.exp(theta[:, 1]), np.ones(k)], axis=1)
+    gs = g * d
+    _, newton, positive, _, _, _ = newton_steps(theta, g, h, np.ones(k))
+    return Descent(theta, f, g, h, visited, np.hypot(gs[:, 0], gs[:, 1]), newton, positive)
 
 
-_FORWARD_NEWTON_STEPS = 4
-
-
-def _in_range(theta) -> bool:
-    return (abs(theta[0]) <= MAX_ABS_LOCATION
-            and math.log(MIN_SCALE) <= theta[1] <= math.log(MAX_SCALE))
-
-
-def _normal(theta) -> Normal:
-    """N(μ, e^s) for a point the optimiser visited; outside the allowed ranges (possible only on
-    the way to a failed fit, which is then not reported as a minimum) it is clipped to them."""
-    mu = min(max(float(theta[0]), -MAX_ABS_LOCATION), MAX_ABS_LOCATION)
+# --- from descents to fits ------------------------------------------------------------------
+def _normal(theta, c: float) -> Normal:
+    """N(μ + c, e^s) for a point in centred coordinates, clipped to the allowed ranges (possible
+    only on the way to a failed fit, which is then not certified)."""
+    mu = min(max(float(theta[0]) + c, -MAX_ABS_LOCATION), MAX_ABS_LOCATION)
     sd = min(max(math.exp(min(float(theta[1]), 700.0)), MIN_SCALE), MAX_SCALE)
     return Normal(mu, sd)
+
+
+def _fit(direction: str, run: Descent, i: int, start: Normal, c: float,
+         with_path: bool = True) -> Fit:
+    """The Fit of start ``i``: ``path[0]`` is exactly the start, then every accepted point."""
+    moved = run.visited[i][1:]
+    q = _normal(run.theta[i], c) if moved else start
+    return Fit(q=q, kl=max(float(run.f[i]), 0.0), direction=direction,
+               path=[start] + [_normal(t, c) for t in moved] if with_path else [],
+               start=start, iterations=len(moved), grad_norm=float(run.grad_norm[i]),
+               is_minimum=bool(run.certified[i]), newton_step=float(run.newton_step[i]))
+
+
+def _theta(starts: list[Normal], c: float) -> np.ndarray:
+    return np.array([[st.mean - c, math.log(st.std)] for st in starts])
 
 
 def _default_start(p: Mixture) -> Normal:
     """The heaviest component's location and scale (where a user would start by hand)."""
     i = int(np.argmax(p.weights))
-    c = p.components[i]
-    return Normal(c.loc, c.scale)
+    comp = p.components[i]
+    return Normal(comp.loc, comp.scale)
 
 
 def reverse_starts(p: Mixture) -> list[Normal]:
@@ -332,7 +221,8 @@ def _moment_match(comps, weights) -> Normal:
     mean = math.fsum(wi * c.loc for wi, c in zip(w, comps, strict=True))
     var = math.fsum(wi * ((c.variance if math.isfinite(c.variance) else c.scale**2)
                           + (c.loc - mean) ** 2) for wi, c in zip(w, comps, strict=True))
-    return Normal(mean, math.sqrt(var))
+    sd = min(max(math.sqrt(var), MIN_SCALE), MAX_SCALE)
+    return Normal(min(max(mean, -MAX_ABS_LOCATION), MAX_ABS_LOCATION), sd)
 
 
 def _same(a: Normal, b: Normal, tol: float = MERGE_TOL) -> bool:
@@ -340,9 +230,15 @@ def _same(a: Normal, b: Normal, tol: float = MERGE_TOL) -> bool:
     return abs(a.mean - b.mean) <= tol * scale and abs(math.log(a.std / b.std)) <= tol
 
 
-def _distinct_optima(fits: list[Fit]) -> list[Fit]:
+def _rank(fit: Fit) -> tuple[float, float]:
+    """Best first; optima whose KL agree to 12 digits (mirror images of a symmetric target) are
+    ties, ordered by mean, so the order never depends on rounding noise."""
+    return float(f"{fit.kl:.12g}"), fit.q.mean
+
+
+def _distinct(fits: list[Fit]) -> list[Fit]:
     kept: list[Fit] = []
-    for fit in sorted((f for f in fits if f.is_minimum), key=lambda f: f.kl):
+    for fit in sorted(fits, key=_rank):
         if not any(_same(fit.q, k.q) for k in kept):
             kept.append(fit)
     return kept
@@ -351,10 +247,11 @@ def _distinct_optima(fits: list[Fit]) -> list[Fit]:
 def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None) -> Fit:
     """Fit N(μ, σ²) to ``p`` by minimising KL(p‖q) ("forward") or KL(q‖p) ("reverse").
 
-    Forward: a descent from ``init`` (default: the heaviest component) to the unique optimum.
-    Reverse without ``init``: the best of all distinct local optima, with ``local_optima`` listing
-    them best first.  Reverse with ``init``: the local optimum reached from that start.
-    Raises :class:`NoFiniteFitError` when every Gaussian has infinite KL (forward, ν ≤ 2).
+    Forward: a descent from ``init`` (default: the heaviest component) to the unique optimum,
+    moment matching.  Reverse without ``init``: the best of all distinct certified local optima,
+    with ``local_optima`` listing them best first.  Reverse with ``init``: the local optimum
+    reached from that start.  Raises :class:`NoFiniteFitError` when every Gaussian has infinite
+    KL (forward, ν ≤ 2).  Check ``is_minimum`` before presenting ``q`` as an optimum.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
@@ -365,49 +262,22 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None) -> F
         reason = why_infinite(pm, Normal(0.0, 1.0))
         if reason:
             raise NoFiniteFitError(f"forward KL has no finite Gaussian fit: {reason}")
-        fit = _forward(pm, init or _default_start(pm))
-        return _with_optima(fit, (fit,))
-    if init is not None:
-        fit = _escape_saddle(pm, _descend(pm, "reverse", [init])[0][0])
-        fit = _exact_kl(pm, fit)
-        return _with_optima(fit, (fit,) if fit.is_minimum else ())
-    fits, visited = _descend(pm, "reverse", reverse_starts(pm), with_paths=False)
-    index = {id(f): i for i, f in enumerate(fits)}  # paths are built only for the fits reported
-    optima = [_exact_kl(pm, _with_path(f, visited[index[id(f)]])) for f in _distinct_optima(fits)]
-    if not optima:  # no start certified a minimum: report the best point reached, honestly
+    c, pc = pm.centred
+    objective = OBJECTIVES[direction]
+    if direction == "forward" or init is not None:
+        start = init or _default_start(pm)
+        fit = _fit(direction, descend(objective, pc, _theta([start], c)), 0, start, c)
+        return replace(fit, local_optima=(fit,) if fit.is_minimum else ())
+    starts = reverse_starts(pm)
+    run = descend(objective, pc, _theta(starts, c))
+    fits = [_fit("reverse", run, i, st, c, with_path=False) for i, st in enumerate(starts)]
+    certified = [f for f in fits if f.is_minimum]
+    optima = [_with_path(f, run, fits.index(f), c) for f in _distinct(certified)]
+    if not optima:  # no start certified a minimum: the best point reached, marked as such
         best = min(fits, key=lambda f: f.kl)
-        return _exact_kl(pm, _with_path(best, visited[index[id(best)]]))
-    optima.sort(key=_rank)
-    return _with_optima(optima[0], tuple(optima))
+        return _with_path(best, run, fits.index(best), c)
+    return replace(optima[0], local_optima=tuple(optima))
 
 
-def _rank(fit: Fit) -> tuple[float, float]:
-    """Best first; optima whose KL agree to 12 digits (mirror images of a symmetric target) are
-    ties, ordered by mean, so the order never depends on rounding noise."""
-    return float(f"{fit.kl:.12g}"), fit.q.mean
-
-
-def _escape_saddle(p: Mixture, fit: Fit) -> Fit:
-    """A descent that stopped on a saddle (a symmetric start has exactly zero gradient across the
-    symmetry) is restarted a little way down the direction of negative curvature."""
-    if fit.is_minimum or fit.grad_norm >= GRAD_TOL:
-        return fit
-    theta = np.array([[fit.q.mean, math.log(fit.q.std)]])
-    _, _, h = reverse_objective(p, theta)
-    d = np.array([fit.q.std, 1.0])
-    vals, vecs = np.linalg.eigh(h[0] * np.outer(d, d))
-    if vals[0] >= 0:
-        return fit
-    step = 0.05 * vecs[:, 0] * d
-    (after,), _ = _descend(p, "reverse", [_normal(theta[0] + step)])
-    return Fit(**{**after.__dict__, "path": fit.path + after.path, "start": fit.start,
-                  "iterations": fit.iterations + after.iterations})
-
-
-def _exact_kl(p: Mixture, fit: Fit) -> Fit:
-    """The fit with its KL recomputed by the full quadrature rule of explorer.divergences."""
-    return Fit(**{**fit.__dict__, "kl": kl_divergence(fit.q, p)})
-
-
-def _with_optima(fit: Fit, optima: tuple[Fit, ...]) -> Fit:
-    return Fit(**{**fit.__dict__, "local_optima": optima})
+def _with_path(fit: Fit, run: Descent, i: int, c: float) -> Fit:
+    return replace(fit, path=[fit.start] + [_normal(t, c) for t in run.visited[i][1:]])

@@ -6,13 +6,9 @@ it can lock onto.  Both are evaluated on the whole (μ, log σ) grid at once:
 * forward in closed form from p's mean, variance and entropy,
   KL(p‖q) = log σ + ½ log 2π + (Var p + (E p − μ)²)/(2σ²) − H(p), and ``math.inf`` everywhere
   when p's variance is infinite (a Student-t component with ν ≤ 2);
-* reverse, KL(q‖p) = ∫ q (log q − log p), by the same composite Gauss–Legendre scheme as
-  :func:`explorer.fitting.reverse_objective` — panels of q at μ + σ·offsets (±12 sd) merged with
-  p's ``log_breakpoints`` — but computing only the value, and giving each q only the breakpoints
-  of p that fall inside its own range (rows are sorted by that count and processed in chunks, so
-  padding stays small).  A 6-point rule per panel matches
-  :func:`explorer.divergences.kl_divergence` to ~2e-11 relative (8 points: ~1e-14, at twice the
-  time).
+* reverse, KL(q‖p) = ∫ q (log q − log p), by the very rule the fitter minimises and
+  :func:`explorer.divergences.kl_divergence` reports (:func:`explorer.objectives.reverse_kl`),
+  value only.
 
 ``python -m explorer.landscape`` prints how long a 120 × 120 grid takes for the presets.
 """
@@ -25,22 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.distributions import (
-    LOG_2PI,
     MAX_ABS_LOCATION,
     MAX_SCALE,
     MIN_SCALE,
     Normal,
     as_mixture,
 )
-from explorer.fitting import LEAN_T, LEAN_W, Q_OFFSETS
 from explorer.grid import x_range
+from explorer.objectives import gaussian_cross_entropy, reverse_kl
 
 DEFAULT_SIZE = 120
 MAX_SIZE = 400
-# How far q's panels (explorer.fitting.Q_OFFSETS) reach, in units of σ: 12 sd (q < e^-72 beyond).
-_Q_REACH = float(Q_OFFSETS[-1])
-# Rows per vectorised chunk: bounds the working arrays to a few MB.
-_CHUNK = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,50 +93,15 @@ def forward_kl_grid(p, mu: np.ndarray, log_sigma: np.ndarray) -> np.ndarray:
     mu, log_sigma = np.broadcast_arrays(np.asarray(mu, float), np.asarray(log_sigma, float))
     if not math.isfinite(pm.variance):
         return np.full(mu.shape, math.inf)
-    m2 = pm.variance + (pm.mean - mu) ** 2
-    f = log_sigma + 0.5 * LOG_2PI + 0.5 * m2 * np.exp(-2.0 * log_sigma) - pm.entropy
-    return np.maximum(f, 0.0)
+    return np.maximum(gaussian_cross_entropy(pm, mu, log_sigma) - pm.entropy, 0.0)
 
 
 def reverse_kl_grid(p, mu: np.ndarray, log_sigma: np.ndarray) -> np.ndarray:
-    """KL(N(μ, σ²)‖p) for arrays of μ and log σ (same shape), by panel quadrature."""
-    pm = as_mixture(p)
+    """KL(N(μ, σ²)‖p) for arrays of μ and log σ (same shape): the rule the fitter minimises
+    (:func:`explorer.objectives.reverse_kl`), in coordinates centred on p."""
+    c, pc = as_mixture(p).centred
     mu, log_sigma = np.broadcast_arrays(np.asarray(mu, float), np.asarray(log_sigma, float))
-    shape = mu.shape
-    mu, s = mu.ravel(), log_sigma.ravel()
-    sigma = np.exp(s)
-    b = pm.log_breakpoints
-    lo, hi = mu - _Q_REACH * sigma, mu + _Q_REACH * sigma
-    first = np.searchsorted(b, lo, side="right")
-    count = np.searchsorted(b, hi, side="left") - first
-    out = np.empty(mu.size)
-    order = np.argsort(count, kind="stable")
-    for k in range(0, mu.size, _CHUNK):
-        rows = order[k:k + _CHUNK]
-        out[rows] = _reverse_rows(pm, b, mu[rows], s[rows], sigma[rows], first[rows],
-                                  count[rows], hi[rows])
-    return np.maximum(out, 0.0).reshape(shape)
-
-
-def _reverse_rows(p, b, mu, s, sigma, first, count, hi):
-    """∫ q (log q − log p) for one chunk of rows: q's panels plus p's edges inside q's range;
-    rows with fewer inside edges are padded with q's right end (empty panels, zero weight)."""
-    width = int(count.max()) if count.size else 0
-    j = np.arange(width)
-    inside = j < count[:, None]
-    picked = b[np.minimum(first[:, None] + j, b.size - 1)] if b.size else np.zeros((mu.size, 0))
-    extra = np.where(inside, picked, hi[:, None])
-    edges = np.sort(np.concatenate([mu[:, None] + sigma[:, None] * Q_OFFSETS, extra], axis=1),
-                    axis=1)
-    half = 0.5 * np.diff(edges, axis=1)[:, :, None]
-    mid = 0.5 * (edges[:, 1:] + edges[:, :-1])[:, :, None]
-    rows = mu.size
-    x = (mid + half * LEAN_T).reshape(rows, -1)
-    w = (half * LEAN_W).reshape(rows, -1)
-    z = (x - mu[:, None]) / sigma[:, None]
-    logq = -0.5 * z * z - s[:, None] - 0.5 * LOG_2PI
-    lp = p.logpdf(x.ravel()).reshape(rows, -1)
-    return (w * np.exp(logq) * (logq - lp)).sum(axis=1)
+    return np.maximum(reverse_kl(pc, mu - c, log_sigma), 0.0)
 
 
 def _check_size(size) -> int:

@@ -131,7 +131,7 @@ def test_mixtures_sharing_a_component_up_to_rounding():
     # weights equal up to one ulp once normalised: log p's dominant component "switches" back and
     # forth between the twin components by rounding alone (this used to crash brentq)
     p = Mixture([Normal(0.0, 1.0), Normal(0.0, 3.0)], [0.125, 1.0])
-    same = Mixture([Normal(0.0, 1.0), Normal(0.0, 3.0)], [5 * w for w in p.weights])
+    same = Mixture([Normal(0.0, 1.0), Normal(0.0, 3.0)], [0.125 * (1 + 2**-52), 1.0])
     assert p.weights != same.weights
     assert js_divergence(p, same) <= 1e-15
     twins = Mixture([Normal(0, 3), Normal(0, 1), Normal(0, 3)], [4, 1, 4])

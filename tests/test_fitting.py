@@ -18,7 +18,7 @@ from scipy.optimize import brentq
 
 import explorer
 from explorer import Fit, Laplace, Mixture, NoFiniteFitError, Normal, StudentT, fit_gaussian
-from explorer.fitting import forward_objective, reverse_objective
+from explorer.objectives import forward_objective, reverse_objective
 
 BIMODAL = Mixture([Normal(-3, 1), Normal(3, 1)], weights=[0.5, 0.5])
 CLOSE = Mixture([Normal(-1.5, 1), Normal(1.5, 1)])
