@@ -135,8 +135,10 @@ def fits_figure(p, q_forward: Normal | None, q_reverse: Normal,
         fig.add_trace(_q_trace(q_forward, x, "forward fit q", style.FORWARD), row=1, col=1)
         _note(fig, fit_summary(p, q_forward, unit), "x domain", "y domain")
     else:
-        _note(fig, "No forward fit: KL(p‖q) = ∞<br>for every Gaussian q"
-                   + ("<br>(p's variance is infinite)" if forward_reason else ""),
+        infinite = forward_reason is None or forward_reason.startswith("forward KL has no finite")
+        _note(fig, ("No forward fit: KL(p‖q) = ∞<br>for every Gaussian q"
+                    + ("<br>(p's variance is infinite)" if forward_reason else "")) if infinite
+              else "No certified forward fit:<br>the optimum lies outside<br>the allowed σ, μ",
               "x domain", "y domain", x=0.01, y=0.97, xanchor="left")
     for i, q in enumerate(other_optima):
         fig.add_trace(_q_trace(q, x, "other reverse optima", style.REVERSE, dash="dash",
@@ -248,7 +250,9 @@ def results_document(components, p, q_forward: Normal | None, forward_reason: st
                     "loc": c.loc, "scale": c.scale, **({"df": c.df} if c.family == "t" else {})}
                    for c, w in zip(components, pm.weights, strict=True)],
         "forward_fit": ({"exists": True, **q_record(p, q_forward, unit)} if q_forward is not None
-                        else {"exists": False, "reason": forward_reason, "kl_p_q": math.inf}),
+                        else {"exists": False, "reason": forward_reason,
+                              "kl_p_q": math.inf if forward_reason and forward_reason.startswith(
+                                  "forward KL has no finite") else None}),
         "reverse_fit": {**q_record(p, q_reverse, unit),
                         "start": (None if reverse_start is None
                                   else {"mu": reverse_start.mean, "sigma": reverse_start.std})},

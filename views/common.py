@@ -15,7 +15,7 @@ import math
 
 import streamlit as st
 
-from explorer.distributions import Normal
+from explorer.distributions import MAX_ABS_LOCATION, MAX_SCALE, Normal
 from explorer.figures import fmt_kl, fmt_mu_sigma, safe_kl
 from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.grid import x_range
@@ -132,12 +132,19 @@ def seed_ranged(key: str, value: float, lo: float, hi: float, step: float) -> fl
 
 # --- cached computations (keys are plain hashable tuples) -------------------------------------
 @st.cache_data(max_entries=64, show_spinner=False)
-def forward_fit(key: tuple) -> tuple[Normal | None, float, str | None]:
-    """(q, KL(p‖q) nats, None) or (None, ∞, reason) where no Gaussian has finite KL(p‖q)."""
+def forward_fit(key: tuple) -> tuple[Normal | None, float | None, str | None]:
+    """(q, KL(p‖q) nats, None); (None, ∞, reason) where no Gaussian has finite KL(p‖q); and
+    (None, None, reason) where the optimiser certified no minimum (never shown as a fit)."""
+    p = mixture(key)
     try:
-        fit = fit_gaussian(mixture(key), "forward")
+        fit = fit_gaussian(p, "forward")
     except NoFiniteFitError as e:
         return None, math.inf, str(e)
+    if not fit.is_minimum:
+        sd = math.sqrt(p.variance)
+        return None, None, (f"no certified forward fit: the optimum, p's mean and standard "
+                            f"deviation ({p.mean:.6g}, {sd:.6g}), lies outside the Gaussians q "
+                            f"may be (σ ≤ {MAX_SCALE:g}, |μ| ≤ {MAX_ABS_LOCATION:g}).")
     return fit.q, fit.kl, None
 
 

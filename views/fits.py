@@ -3,6 +3,8 @@ optimum, a manual q, the two formulas, and a JSON download."""
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from explorer.distributions import Normal
@@ -69,7 +71,7 @@ st.plotly_chart(_fits_figure(key, q_fwd, q_rev, tuple(others), unit, fwd_reason)
 
 def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
     if q is None:
-        col.metric(f"{name}: KL(p‖q), {unit}", "∞")
+        col.metric(f"{name}: KL(p‖q), {unit}", "∞" if kl_fwd == math.inf else "—")
         col.error(reason or "No Gaussian has finite KL(p‖q).")
         return
     kpq, kqp = kl_both(key, q.mean, q.std)
@@ -89,6 +91,10 @@ left.markdown("**Forward fit** — minimises KL(p‖q)")
 fit_metrics(left, q_fwd, fwd_reason, "Forward fit")
 right.markdown("**Reverse fit** — minimises KL(q‖p)")
 fit_metrics(right, q_rev, None, "Reverse fit")
+if not rev.is_minimum:
+    right.warning("Not a certified minimum: the optimiser stopped here without a vanishing "
+                  "Newton step and a positive-definite Hessian, so this q is not an optimum "
+                  "of KL(q‖p).", icon="⚠️")
 if state.start != "best":
     right.caption(f"Started at N({fmt_num(rev.start.mean)}, {fmt_num(rev.start.std)}²); "
                   f"{rev.iterations} optimiser steps.")

@@ -60,7 +60,9 @@ def _cross_entropy(key, mu, sigma):
 
 q_fwd, kl_fwd, reason = forward_fit(key)
 res = _mle(key, state.mle_n, state.mle_seed)
-h_pq = math.inf if q_fwd is None else _cross_entropy(key, q_fwd.mean, q_fwd.std)
+# None: no certified forward fit (its optimum lies outside the allowed q), so nothing to show
+h_pq = (_cross_entropy(key, q_fwd.mean, q_fwd.std) if q_fwd is not None
+        else math.inf if kl_fwd == math.inf else None)
 
 a, b, c, d = st.columns(4)
 mu_hat, sigma_hat = q_text(res.q)
@@ -75,14 +77,15 @@ else:
     b.metric("MLE σ̂", sigma_hat)
 c.metric(f"Avg NLL of the samples, {unit}", kl_value(res.avg_nll, unit),
          help=f"−(1/n) Σ log q̂(xᵢ) over the n = {state.mle_n:,} samples, under the MLE q̂.")
-d.metric(f"H(p) + KL(p‖q_f), {unit}", kl_value(h_pq, unit))
+d.metric(f"H(p) + KL(p‖q_f), {unit}", "—" if h_pq is None else kl_value(h_pq, unit))
 forward_note(st, reason)
-if q_fwd is None:
+if kl_fwd == math.inf:
     st.caption("With infinite variance the sample σ̂ never settles: each larger sample finds "
                "a larger outlier.")
 
 fig = mle_figure(_convergence(key, state.mle_n, state.mle_seed), q_fwd,
-                 cross_entropy=h_pq if math.isfinite(h_pq) else None, unit=unit)
+                 cross_entropy=h_pq if h_pq is not None and math.isfinite(h_pq) else None,
+                 unit=unit)
 st.plotly_chart(fig, key="mle_chart",
                 config={"displaylogo": False, "toImageButtonOptions": {
                     "format": "png", "filename": "kl-explorer-mle", "scale": 2}})
