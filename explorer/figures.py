@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from explorer import style
 from explorer.distributions import Normal, as_mixture
-from explorer.divergences import kl_divergence, to_unit
+from explorer.divergences import kl_divergence, to_unit, why_infinite
 from explorer.grid import x_grid, x_range
 
 FORWARD_TITLE = "Forward KL(p‖q): mass-covering"
@@ -135,7 +135,7 @@ def fits_figure(p, q_forward: Normal | None, q_reverse: Normal,
         fig.add_trace(_q_trace(q_forward, x, "forward fit q", style.FORWARD), row=1, col=1)
         _note(fig, fit_summary(p, q_forward, unit), "x domain", "y domain")
     else:
-        infinite = forward_reason is None or forward_reason.startswith("forward KL has no finite")
+        infinite = _forward_infinite(p)
         _note(fig, ("No forward fit: KL(p‖q) = ∞<br>for every Gaussian q"
                     + ("<br>(p's variance is infinite)" if forward_reason else "")) if infinite
               else "No certified forward fit:<br>the optimum lies outside<br>the allowed σ, μ",
@@ -233,6 +233,11 @@ def q_record(p, q: Normal, unit: str) -> dict:
             "kl_p_q": to_unit(safe_kl(p, q), unit), "kl_q_p": to_unit(safe_kl(q, p), unit)}
 
 
+def _forward_infinite(p) -> bool:
+    """Whether every Gaussian has KL(p‖q) = ∞ (else a missing forward fit is uncertified)."""
+    return why_infinite(p, Normal(0.0, 1.0)) is not None
+
+
 def results_document(components, p, q_forward: Normal | None, forward_reason: str | None,
                      q_reverse: Normal, reverse_start: Normal | None, optima: Sequence[Normal],
                      q_manual: Normal, unit: str, query: dict | None = None) -> dict:
@@ -251,8 +256,7 @@ def results_document(components, p, q_forward: Normal | None, forward_reason: st
                    for c, w in zip(components, pm.weights, strict=True)],
         "forward_fit": ({"exists": True, **q_record(p, q_forward, unit)} if q_forward is not None
                         else {"exists": False, "reason": forward_reason,
-                              "kl_p_q": math.inf if forward_reason and forward_reason.startswith(
-                                  "forward KL has no finite") else None}),
+                              "kl_p_q": math.inf if _forward_infinite(p) else None}),
         "reverse_fit": {**q_record(p, q_reverse, unit),
                         "start": (None if reverse_start is None
                                   else {"mu": reverse_start.mean, "sigma": reverse_start.std})},
