@@ -7,8 +7,8 @@ import streamlit as st
 
 from explorer.discrete import Categorical
 from explorer.divergences import js_divergence, kl_divergence
+from explorer.figures import discrete_figure
 from explorer.state import DISC_MAX, DISC_MIN, DISC_PROB_RANGE, EPS_RANGE, check_discrete
-from explorer.teaching_figures import discrete_figure
 from views.common import commit, errors, field_callback, get_state, kl_value, seed, show_error
 
 DISC_ERROR = "disc"

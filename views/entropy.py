@@ -9,9 +9,9 @@ import streamlit as st
 
 from explorer.distributions import Normal
 from explorer.divergences import cross_entropy, entropy, js_divergence, kl_divergence
+from explorer.figures import entropy_figure, entropy_values
 from explorer.presets import mixture
 from explorer.state import ENT_QS
-from explorer.teaching_figures import entropy_figure, entropy_values
 from views.common import (
     field_callback,
     forward_fit,

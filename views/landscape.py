@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer.figures import landscape_figure
 from explorer.landscape import kl_landscape
 from explorer.presets import mixture
 from explorer.state import LAND_SIZES
-from explorer.teaching_figures import landscape_figure
 from views.common import (
     field_callback,
     forward_fit,

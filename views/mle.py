@@ -8,10 +8,10 @@ import math
 import streamlit as st
 
 from explorer.divergences import cross_entropy
+from explorer.figures import mle_figure
 from explorer.mle import mle_convergence, mle_fit
 from explorer.presets import mixture
 from explorer.state import MAX_SEED, MLE_SIZES
-from explorer.teaching_figures import mle_figure
 from views.common import (
     field_callback,
     forward_fit,

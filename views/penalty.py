@@ -8,10 +8,10 @@ import math
 import streamlit as st
 
 from explorer.divergences import kl_divergence
+from explorer.figures import penalty_figure
 from explorer.pointwise import integrand_area
 from explorer.presets import mixture
 from explorer.state import PEN_QS
-from explorer.teaching_figures import penalty_figure
 from views.common import (
     field_callback,
     forward_fit,

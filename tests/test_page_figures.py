@@ -1,4 +1,4 @@
-"""Figures of the teaching views: concrete contents checked against independent numbers
+"""Figures of the page figures: concrete contents checked against independent numbers
 (scipy.stats densities, quad references, hand formulas), plus the invariants every figure keeps:
 no NaN, ≤ 2000 points per trace, infinite values as labelled "∞" markers."""
 
@@ -11,10 +11,7 @@ from scipy import integrate, stats
 
 from explorer.discrete import Categorical
 from explorer.distributions import Mixture, Normal, StudentT
-from explorer.fitting import NoFiniteFitError, fit_gaussian
-from explorer.landscape import kl_landscape
-from explorer.mle import mle_convergence
-from explorer.teaching_figures import (
+from explorer.figures import (
     discrete_figure,
     entropy_figure,
     entropy_values,
@@ -23,6 +20,9 @@ from explorer.teaching_figures import (
     mle_figure,
     penalty_figure,
 )
+from explorer.fitting import NoFiniteFitError, fit_gaussian
+from explorer.landscape import kl_landscape
+from explorer.mle import mle_convergence
 
 BIMODAL = Mixture([Normal(-3, 1), Normal(3, 1)])
 HEAVY = Mixture([StudentT(-2, 1, 1.5), StudentT(2, 0.5, 1.5)])
