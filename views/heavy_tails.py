@@ -77,7 +77,8 @@ else:
     c.metric(f"KL(p‖q), {unit}", kl_value(kpq, unit))
 right.markdown("**Reverse fit** — minimises KL(q‖p)")
 kpq_r, kqp_r = kl_both(key, q_rev.mean, q_rev.std)
-a, b, c, d = right.columns(4)
+a, b = right.columns(2)  # two a row: four in half the page cut long values short
+c, d = right.columns(2)
 a.metric("μ", q_text(q_rev)[0])
 b.metric("σ", q_text(q_rev)[1])
 c.metric(f"KL(q‖p), {unit}", kl_value(kqp_r, unit))

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explorer import style
 from explorer.distributions import Normal, as_mixture
+from explorer.figures.base import _finish, at, panel_grid
 from explorer.figures.text import fmt_kl, fmt_mu_sigma, safe_kl
 from explorer.grid import x_grid, x_range
 
@@ -66,22 +66,39 @@ def _note(fig, text: str, xref: str, yref: str, *, x=0.99, y=0.97, xanchor="righ
                        bgcolor="rgba(128,128,128,0.14)", borderpad=6, font={"size": 13})
 
 
+def _density_axis(fig, values, log_density: bool, headroom: float, **pos) -> None:
+    """y range of a density panel: the curves fill the lower part, the notes the top
+    ``headroom`` (a fraction of the axis).  Log: six decades below the highest density."""
+    top = max(float(np.max(v)) for v in values)
+    if log_density:
+        hi = math.log10(top)
+        lo = hi - 6.0
+        fig.update_yaxes(type="log", range=[lo, hi + (hi - lo) * headroom / (1 - headroom)],
+                         exponentformat="power", **pos)
+    else:
+        fig.update_yaxes(range=[0.0, top / (1 - headroom)], **pos)
+
+
 def fits_figure(p, q_forward: Normal | None, q_reverse: Normal,
                 other_optima: Sequence[Normal] = (), *, unit: str = "nats",
-                forward_reason: str | None = None, height: int = 440) -> go.Figure:
-    """Two panels side by side: p with its forward-KL fit (left) and its reverse-KL fit (right),
-    the other reverse-KL optima faint, each panel annotated with μ, σ and both KLs of its fit.
+                forward_reason: str | None = None, height: int = 360,
+                stacked: bool = False, log_density: bool = False) -> go.Figure:
+    """Two panels side by side (or ``stacked``): p with its forward-KL fit and with its
+    reverse-KL fit, the other reverse-KL optima faint, each panel annotated with μ, σ and both
+    KLs of its fit in headroom above the curves (never over them).  ``log_density`` draws the
+    densities on a log axis (six decades), where a wide and a narrow component both show.
 
     ``q_forward`` is None where no Gaussian has finite KL(p‖q); ``forward_reason`` says why.
     """
     qs = [q for q in (q_forward, q_reverse, *other_optima) if q is not None]
     x = _grid(p, qs)
-    fig = make_subplots(rows=1, cols=2, shared_xaxes=True, shared_yaxes=True,
-                        horizontal_spacing=0.04, subplot_titles=(FORWARD_TITLE, REVERSE_TITLE))
-    _density_traces(fig, p, x, 1, 1, show_legend=True)
-    _density_traces(fig, p, x, 1, 2, show_legend=False)
+    fig = panel_grid(2, stacked, (FORWARD_TITLE, REVERSE_TITLE), h_spacing=0.05,
+                     shared_xaxes=True, shared_yaxes=not stacked)
+    one, two = at(stacked, 1), at(stacked, 2)
+    _density_traces(fig, p, x, **one, show_legend=True)
+    _density_traces(fig, p, x, **two, show_legend=False)
     if q_forward is not None:
-        fig.add_trace(_q_trace(q_forward, x, "forward fit q", style.FORWARD), row=1, col=1)
+        fig.add_trace(_q_trace(q_forward, x, "forward fit q", style.FORWARD), **one)
         _note(fig, fit_summary(p, q_forward, unit), "x domain", "y domain")
     else:
         _note(fig, "No forward fit: KL(p‖q) = ∞<br>for every Gaussian q"
@@ -90,33 +107,40 @@ def fits_figure(p, q_forward: Normal | None, q_reverse: Normal,
     for i, q in enumerate(other_optima):
         fig.add_trace(_q_trace(q, x, "other reverse optima", style.REVERSE, dash="dash",
                                width=2.0, opacity=0.45, show_legend=i == 0,
-                               group="others"), row=1, col=2)
-    fig.add_trace(_q_trace(q_reverse, x, "reverse fit q", style.REVERSE), row=1, col=2)
+                               group="others"), **two)
+    fig.add_trace(_q_trace(q_reverse, x, "reverse fit q", style.REVERSE), **two)
     _note(fig, fit_summary(p, q_reverse, unit), "x2 domain", "y2 domain")
-    fig.update_layout(**style.base_layout(height=height, margin={"l": 50, "r": 20, "t": 80,
-                                                                  "b": 45}))
-    fig.update_layout(legend={"y": 1.14})
+    # the notes (3 lines) take the top 30% of each panel; the curves stay below them
+    curves = [as_mixture(p).pdf(x), *(q.pdf(x) for q in qs)]
+    for i in (1, 2):
+        _density_axis(fig, curves, log_density, 0.3, **at(stacked, i))
     fig.update_xaxes(title_text="x")
-    fig.update_yaxes(title_text="density", row=1, col=1)
-    style.style_axes(fig)
-    return fig
+    label = "density (log scale)" if log_density else "density"
+    fig.update_yaxes(title_text=label, **one)
+    if stacked:
+        fig.update_yaxes(title_text=label, **two)
+        fig.update_xaxes(showticklabels=True)
+    return _finish(fig, height=height, stacked=stacked, margin={"l": 60})
 
 
 def manual_figure(p, q_manual: Normal, q_forward: Normal | None, q_reverse: Normal,
-                  other_optima: Sequence[Normal] = (), *, height: int = 380) -> go.Figure:
-    """Left: p, the user's q and both optimal fits (dashed).  Right: the (μ, σ) plane with the
-    forward optimum, every reverse optimum and the user's q marked."""
+                  other_optima: Sequence[Normal] = (), *, height: int = 340,
+                  stacked: bool = False, log_density: bool = False) -> go.Figure:
+    """Panel 1: p, the user's q and both optimal fits (dashed).  Panel 2: the (μ, σ) plane with
+    the forward optimum, every reverse optimum and the user's q marked.  Side by side, or
+    ``stacked``; ``log_density`` puts panel 1's densities on a log axis."""
     fits = [q for q in (q_forward, q_reverse) if q is not None]
     x = _grid(p, [q_manual, *fits])
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.68, 0.32], horizontal_spacing=0.1,
-                        subplot_titles=("p and your q", "where the optima are (μ, σ)"))
-    _density_traces(fig, p, x, 1, 1, show_legend=True)
+    fig = panel_grid(2, stacked, ("p and your q", "where the optima are (μ, σ)"),
+                     widths=[0.68, 0.32], h_spacing=0.1)
+    one, two = at(stacked, 1), at(stacked, 2)
+    _density_traces(fig, p, x, **one, show_legend=True)
     if q_forward is not None:
         fig.add_trace(_q_trace(q_forward, x, "forward optimum", style.FORWARD, dash="dash",
-                               width=2), row=1, col=1)
+                               width=2), **one)
     fig.add_trace(_q_trace(q_reverse, x, "reverse optimum", style.REVERSE, dash="dash",
-                           width=2), row=1, col=1)
-    fig.add_trace(_q_trace(q_manual, x, "your q", style.MANUAL, width=3.5), row=1, col=1)
+                           width=2), **one)
+    fig.add_trace(_q_trace(q_manual, x, "your q", style.MANUAL, width=3.5), **one)
     # parameter plane
     if q_forward is not None:
         fig.add_trace(go.Scatter(x=[q_forward.mean], y=[q_forward.std], mode="markers",
@@ -124,7 +148,7 @@ def manual_figure(p, q_manual: Normal, q_forward: Normal | None, q_reverse: Norm
                                  showlegend=False,
                                  marker={"symbol": "star", "size": 16, "color": style.FORWARD},
                                  hovertemplate="forward optimum<br>μ=%{x:.4g}, σ=%{y:.4g}"
-                                               "<extra></extra>"), row=1, col=2)
+                                               "<extra></extra>"), **two)
     opt = [q_reverse, *[q for q in other_optima if q != q_reverse]]
     fig.add_trace(go.Scatter(x=[q.mean for q in opt], y=[q.std for q in opt], mode="markers",
                              name="reverse optima", legendgroup="reverse optimum",
@@ -132,25 +156,25 @@ def manual_figure(p, q_manual: Normal, q_forward: Normal | None, q_reverse: Norm
                              marker={"symbol": "diamond", "size": 13, "color": style.REVERSE,
                                      "line": {"width": 1, "color": "white"}},
                              hovertemplate="reverse optimum<br>μ=%{x:.4g}, σ=%{y:.4g}"
-                                           "<extra></extra>"), row=1, col=2)
+                                           "<extra></extra>"), **two)
     fig.add_trace(go.Scatter(x=[q_manual.mean], y=[q_manual.std], mode="markers",
                              name="your q", legendgroup="your q", showlegend=False,
                              marker={"symbol": "circle", "size": 12, "color": style.MANUAL},
                              hovertemplate="your q<br>μ=%{x:.4g}, σ=%{y:.4g}<extra></extra>"),
-                  row=1, col=2)
-    fig.update_layout(**style.base_layout(height=height, hovermode="closest",
-                                          margin={"l": 50, "r": 20, "t": 80, "b": 45}))
-    fig.update_layout(legend={"y": 1.16})
-    fig.update_xaxes(title_text="x", row=1, col=1)
+                  **two)
+    fig.update_xaxes(title_text="x", **one)
     # The (μ, σ) plane spans p's drawing range and the σ's shown (with room), so optima that
     # coincide up to rounding (μ = ±1e-17) do not blow the axis up into noise.
     lo, hi = x_range(p)
     sds = [q.std for q in (q_manual, *fits, *other_optima)]
-    fig.update_xaxes(title_text="μ", range=[lo, hi], row=1, col=2)
-    fig.update_yaxes(title_text="density", row=1, col=1)
+    fig.update_xaxes(title_text="μ", range=[lo, hi], **two)
+    fig.update_yaxes(title_text="density", **one)
     e_lo, e_hi = math.log10(min(sds)) - 0.3, math.log10(max(sds)) + 0.3
     fig.update_yaxes(title_text="σ (log scale)", type="log", range=[e_lo, e_hi],
-                     **style.log_ticks(10**e_lo, 10**e_hi), row=1, col=2)
-    style.style_axes(fig)
-    return fig
+                     **style.log_ticks(10**e_lo, 10**e_hi), **two)
+    curves = [as_mixture(p).pdf(x), *(q.pdf(x) for q in (q_manual, *fits))]
+    _density_axis(fig, curves, log_density, 0.05, **one)
+    if log_density:
+        fig.update_yaxes(title_text="density (log scale)", **one)
+    return _finish(fig, height=height, stacked=stacked, hovermode="closest")
 
