@@ -198,7 +198,7 @@ def test_entropy_bars_stack_correctly_with_negative_entropy():
     div = bars["divergence of each fit"]
     assert list(div.x) == ["KL(p‖q_f)", "JS(p,q_f)", "KL(q_r‖p)", "JS(p,q_r)"]
     assert list(div.y) == [1.5, 0.2, 0.4, 0.3]
-    (ln2,) = [t for t in fig.data if t.name and t.name.startswith("ln 2")]
+    (ln2,) = [t for t in fig.data if t.name and t.name.startswith("JS maximum")]
     assert ln2.y[0] == pytest.approx(LN2)
 
 
@@ -208,8 +208,9 @@ def test_entropy_infinite_and_missing_values_are_labelled():
     marks = [t for t in fig.data if isinstance(t, go.Scatter) and t.text is not None]
     labels = [s for t in marks for s in t.text]
     assert labels.count("∞") == 2 and labels.count("no fit") == 4
-    (ln2,) = [t for t in fig.data if t.name and t.name.startswith("ln 2")]
+    (ln2,) = [t for t in fig.data if t.name and t.name.startswith("JS maximum")]
     assert ln2.y[0] == pytest.approx(1.0)  # 1 bit
+    assert ln2.name == "JS maximum: 1 bit" and "bits" not in ln2.name  # not "1 bits"
 
 
 def test_entropy_values_against_independent_numbers(fits):

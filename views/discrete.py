@@ -8,8 +8,18 @@ import streamlit as st
 from explorer.discrete import Categorical
 from explorer.divergences import js_divergence, kl_divergence
 from explorer.figures import discrete_figure
+from explorer.figures.entropy import js_bound
 from explorer.state import DISC_MAX, DISC_MIN, DISC_PROB_RANGE, EPS_RANGE, check_discrete
-from views.common import commit, errors, field_callback, get_state, kl_value, seed, show_error
+from views.common import (
+    commit,
+    errors,
+    field_callback,
+    get_state,
+    kl_value,
+    seed,
+    show_chart,
+    show_error,
+)
 
 DISC_ERROR = "disc"
 
@@ -93,7 +103,7 @@ def _metrics(P: Categorical, Q: Categorical, title: str) -> None:
     cols[1].metric("KL(P‖Q), bits", kl_value(pq, "bits"))
     cols[2].metric("KL(Q‖P), nats", kl_value(qp, "nats"))
     cols[3].metric("KL(Q‖P), bits", kl_value(qp, "bits"))
-    cols[4].metric(f"JS(P,Q) ≤ ln 2, {unit}", kl_value(js, unit))
+    cols[4].metric(f"JS(P,Q) ≤ {js_bound(unit)}, {unit}", kl_value(js, unit))
     for why in (P.why_infinite(Q), Q.why_infinite(P)):
         if why:
             st.error(f"∞: {why}")
@@ -106,7 +116,6 @@ if eps > 0:
     shown, note = (Ps, Qs), f"Drawn after smoothing with ε = {eps:g}."
 else:
     shown, note = (P, Q), "Set ε > 0 to see smoothing remove an ∞."
-st.plotly_chart(discrete_figure(*shown, unit=unit), key="discrete_chart",
-                config={"displaylogo": False, "toImageButtonOptions": {
-                    "format": "png", "filename": "kl-explorer-discrete", "scale": 2}})
+show_chart(lambda stacked: discrete_figure(*shown, unit=unit, stacked=stacked),
+           "discrete_chart", "kl-explorer-discrete")
 st.caption(note)

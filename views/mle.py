@@ -21,6 +21,7 @@ from views.common import (
     page_header,
     q_text,
     seed,
+    show_chart,
 )
 
 SEEDS = 3  # the convergence plot follows this many seeds, from the chosen one on
@@ -81,8 +82,7 @@ if q_fwd is None:
     st.caption("With infinite variance the sample σ̂ never settles: each larger sample finds "
                "a larger outlier.")
 
-fig = mle_figure(_convergence(key, state.mle_n, state.mle_seed), q_fwd,
-                 cross_entropy=h_pq if math.isfinite(h_pq) else None, unit=unit)
-st.plotly_chart(fig, key="mle_chart",
-                config={"displaylogo": False, "toImageButtonOptions": {
-                    "format": "png", "filename": "kl-explorer-mle", "scale": 2}})
+runs = _convergence(key, state.mle_n, state.mle_seed)
+show_chart(lambda stacked: mle_figure(runs, q_fwd, unit=unit, stacked=stacked,
+                                      cross_entropy=h_pq if math.isfinite(h_pq) else None),
+           "mle_chart", "kl-explorer-mle")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explorer import style
 from explorer.distributions import Normal
-from explorer.figures.base import _as_normal, _check_unit, _finish, _note
+from explorer.figures.base import _as_normal, _check_unit, _finish, _note, at, panel_grid
 from explorer.figures.text import _wrap, fmt
 from explorer.grid import MAX_POINTS
 
@@ -17,7 +16,7 @@ SEED_COLOURS = (style.TARGET, style.MANUAL, style.REVERSE, style.SKY, style.ACCE
 
 
 def mle_figure(results, forward_q: Normal | None, *, cross_entropy: float | None = None,
-               unit: str = "nats") -> go.Figure:
+               unit: str = "nats", stacked: bool = False) -> go.Figure:
     """Fitted μ̂ and σ̂ against n (log axis) for each seed, with the forward-KL fit's μ and σ as
     dashed reference lines.  With ``cross_entropy`` (H(p) + KL(p‖q_f), nats) a third panel shows
     the average NLL converging to it (in ``unit``)."""
@@ -27,7 +26,7 @@ def mle_figure(results, forward_q: Normal | None, *, cross_entropy: float | None
     titles = ["Fitted mean μ̂", "Fitted std σ̂ (MLE, ddof = 0)"]
     if cols == 3:
         titles.append("Average NLL → H(p) + KL(p‖q_f)")
-    fig = make_subplots(rows=1, cols=cols, subplot_titles=titles, horizontal_spacing=0.09)
+    fig = panel_grid(cols, stacked, titles, h_spacing=0.09, panel_px=260)
     results = list(results)
     seeds = list(dict.fromkeys(r.seed for r in results))
     ns = sorted({r.n for r in results}) or [10, 100_000]
@@ -44,7 +43,7 @@ def mle_figure(results, forward_q: Normal | None, *, cross_entropy: float | None
                                      showlegend=col == 1, line={"color": colour, "width": 1.5},
                                      marker={"size": 6, "color": colour},
                                      hovertemplate="n = %{x}<br>%{y:.4g}<extra>seed "
-                                                   f"{seed}</extra>"), row=1, col=col)
+                                                   f"{seed}</extra>"), **at(stacked, col))
     refs = []
     if forward_q is not None:
         # a mean that is zero up to round-off (symmetric p) is shown as 0, not 2.6e−09
@@ -59,16 +58,16 @@ def mle_figure(results, forward_q: Normal | None, *, cross_entropy: float | None
             continue
         fig.add_trace(go.Scatter(x=[ns[0], ns[-1]], y=[value, value], mode="lines", name=name,
                                  line={"color": style.FORWARD, "dash": "dash", "width": 2.5},
-                                 hovertemplate=f"{name}<extra></extra>"), row=1, col=col)
+                                 hovertemplate=f"{name}<extra></extra>"), **at(stacked, col))
     if forward_q is None:
         _note(fig, _wrap("No forward-KL fit (p has infinite variance): σ̂ keeps growing "
-                         "with n instead of converging.", 34), 2, y=0.85)
+                         "with n instead of converging.", 30), 2, y=0.8, stacked=stacked)
     for col in range(1, cols + 1):
         fig.update_xaxes(type="log", title_text="sample size n",
-                         **style.log_ticks(min(ns), max(ns), (1,)), row=1, col=col)
-    fig.update_yaxes(title_text="μ̂", row=1, col=1)
-    fig.update_yaxes(title_text="σ̂", row=1, col=2)
+                         **style.log_ticks(min(ns), max(ns), (1,)), **at(stacked, col))
+    fig.update_yaxes(title_text="μ̂", **at(stacked, 1))
+    fig.update_yaxes(title_text="σ̂", **at(stacked, 2))
     if cols == 3:
-        fig.update_yaxes(title_text=unit, row=1, col=3)
-    return _finish(fig, height=460, hovermode="closest")
+        fig.update_yaxes(title_text=unit, **at(stacked, 3))
+    return _finish(fig, height=380, stacked=stacked, hovermode="closest")
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explorer import style
 from explorer.distributions import Normal, as_mixture
 from explorer.divergences import to_unit
+from explorer.figures.base import _finish, at, panel_grid
 from explorer.figures.fits import _q_trace
 
 
@@ -34,56 +34,55 @@ def tail_kl_curves(nus: Sequence[float], loc: float = 0.0, scale: float = 1.0) -
 
 
 def tails_figure(p, q_forward: Normal | None, q_reverse: Normal, curves: dict, nu: float, *,
-                 unit: str = "nats", height: int = 440) -> go.Figure:
+                 unit: str = "nats", height: int = 380, stacked: bool = False) -> go.Figure:
     """Left: log-density of the Student-t p and its Gaussian fits far into the tails (a
     Gaussian's log-density falls like −x², the t's like −(ν+1)·log|x|).  Right: both fits' KL
     against ν (from ``curves``, see :func:`tail_kl_curves`), forward KL = ∞ shaded for ν ≤ 2,
     and the current ν marked."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, column_widths=[0.55, 0.45],
-                        subplot_titles=("Tails: log density", "Best Gaussian's KL against ν"))
+    fig = panel_grid(2, stacked, ("Tails: log density", "Best Gaussian's KL against ν"),
+                     h_spacing=0.1, widths=[0.55, 0.45])
     comps = as_mixture(p).components
     span = 12 * max(c.scale for c in comps)
     centre = comps[0].loc
     x = np.linspace(centre - span, centre + span, 1201)
     fig.add_trace(go.Scatter(x=x, y=as_mixture(p).pdf(x), name="target p", mode="lines",
                              line={"color": style.TARGET, "width": 3},
-                             hovertemplate="p(x) = %{y:.3g}<extra></extra>"), row=1, col=1)
+                             hovertemplate="p(x) = %{y:.3g}<extra></extra>"), **at(stacked, 1))
     if q_forward is not None:
-        fig.add_trace(_q_trace(q_forward, x, "forward fit q", style.FORWARD), row=1, col=1)
-    fig.add_trace(_q_trace(q_reverse, x, "reverse fit q", style.REVERSE), row=1, col=1)
+        fig.add_trace(_q_trace(q_forward, x, "forward fit q", style.FORWARD), **at(stacked, 1))
+    fig.add_trace(_q_trace(q_reverse, x, "reverse fit q", style.REVERSE), **at(stacked, 1))
     fig.update_yaxes(type="log", range=[-8, 0.3], exponentformat="power", title_text="density",
-                     row=1, col=1)
-    fig.update_xaxes(title_text="x", row=1, col=1)
+                     **at(stacked, 1))
+    fig.update_xaxes(title_text="x", **at(stacked, 1))
     nus = np.asarray(curves["nu"], dtype=float)
     f = np.asarray([to_unit(v, unit) for v in curves["forward"]], dtype=float)
     r = np.asarray([to_unit(v, unit) for v in curves["reverse"]], dtype=float)
     finite = np.isfinite(f)
-    fig.add_trace(go.Scatter(x=nus[finite], y=f[finite], mode="lines", showlegend=False,
-                             name="KL(p‖q_f)", line={"color": style.FORWARD, "width": 3},
+    # both curves keep their legend entries whatever ν is (the forward one ends at ν = 2)
+    fig.add_trace(go.Scatter(x=nus[finite], y=f[finite], mode="lines",
+                             name="KL(p‖q_f) of the forward fit (∞ for ν ≤ 2)",
+                             line={"color": style.FORWARD, "width": 3},
                              hovertemplate=f"ν = %{{x:.3g}}<br>KL(p‖q_f) = %{{y:.4g}} {unit}"
-                                           "<extra></extra>"), row=1, col=2)
-    fig.add_trace(go.Scatter(x=nus, y=r, mode="lines", showlegend=False, name="KL(q_r‖p)",
+                                           "<extra></extra>"), **at(stacked, 2))
+    fig.add_trace(go.Scatter(x=nus, y=r, mode="lines", name="KL(q_r‖p) of the reverse fit",
                              line={"color": style.REVERSE, "width": 3},
                              hovertemplate=f"ν = %{{x:.3g}}<br>KL(q_r‖p) = %{{y:.4g}} {unit}"
-                                           "<extra></extra>"), row=1, col=2)
+                                           "<extra></extra>"), **at(stacked, 2))
     top = float(np.nanmax(np.concatenate([f[finite][f[finite] < 5 * max(r.max(), 0.1)], r])))
     top = max(top * 1.3, 0.1)
     fig.add_vrect(x0=float(nus.min()), x1=2.0, fillcolor=style.rgba(style.OTHER, 0.22),
-                  line_width=0, row=1, col=2)
+                  line_width=0, **at(stacked, 2))
+    # the band's label in the panel's own (domain) coordinates: always inside the axis range
+    fig.add_annotation(x=0.01, y=0.98, xref="x2 domain", yref="y2 domain", xanchor="left",
+                       yanchor="top", showarrow=False, align="left", font={"size": 12},
+                       text="ν ≤ 2:<br>KL(p‖q) = ∞<br>for every<br>Gaussian")
+    fig.add_vline(x=nu, line={"color": style.ACCENT, "dash": "dot", "width": 2}, **at(stacked, 2))
     # annotations on a log axis take log10 positions (shapes take data values)
-    fig.add_annotation(x=math.log10(float(nus.min())), y=top * 0.95, xref="x2", yref="y2",
-                       xanchor="left",
-                       yanchor="top", showarrow=False, align="left",
-                       text="ν ≤ 2: KL(p‖q) = ∞<br>for every Gaussian")
-    fig.add_vline(x=nu, line={"color": style.ACCENT, "dash": "dot", "width": 2}, row=1, col=2)
     fig.add_annotation(x=math.log10(nu), y=top * 0.55, xref="x2", yref="y2", text=f"ν = {nu:g}",
                        showarrow=False, xanchor="left", xshift=4,
                        font={"color": style.ACCENT})
     fig.update_xaxes(type="log", title_text="ν (degrees of freedom, log scale)",
-                     **style.log_ticks(float(nus.min()), float(nus.max())), row=1, col=2)
-    fig.update_yaxes(range=[0, top], title_text=unit, row=1, col=2)
-    fig.update_layout(**style.base_layout(height=height, hovermode="closest",
-                                          margin={"l": 60, "r": 20, "t": 80, "b": 50}))
-    fig.update_layout(legend={"y": 1.14})
-    style.style_axes(fig)
-    return fig
+                     range=[math.log10(float(nus.min())), math.log10(float(nus.max()))],
+                     **style.log_ticks(float(nus.min()), float(nus.max())), **at(stacked, 2))
+    fig.update_yaxes(range=[0, top], title_text=unit, **at(stacked, 2))
+    return _finish(fig, height=height, stacked=stacked, hovermode="closest")
