@@ -103,7 +103,8 @@ def _metrics(P: Categorical, Q: Categorical, title: str) -> None:
     cols[1].metric("KL(P‖Q), bits", kl_value(pq, "bits"))
     cols[2].metric("KL(Q‖P), nats", kl_value(qp, "nats"))
     cols[3].metric("KL(Q‖P), bits", kl_value(qp, "bits"))
-    cols[4].metric(f"JS(P,Q) ≤ {js_bound(unit)}, {unit}", kl_value(js, unit))
+    cols[4].metric(f"JS(P,Q), {unit}", kl_value(js, unit),
+                   help=f"Jensen–Shannon divergence: symmetric, and never above {js_bound(unit)}.")
     for why in (P.why_infinite(Q), Q.why_infinite(P)):
         if why:
             st.error(f"∞: {why}")

@@ -20,7 +20,7 @@ PANEL_PX = 330  # plot height of one panel, stacked
 TITLE_PX = 30  # room for one line of a subplot title
 XTITLE_PX = 58  # an x axis's tick labels and title, below its panel
 TOP_PX = 40  # above the first subplot title
-LEGEND_GAP_PX = 62  # from a panel's bottom edge to the legend's top (below the x-axis title)
+LEGEND_GAP_PX = 66  # from a panel's bottom edge to the legend's top (below the x-axis title)
 WIDE_MARGIN = {"l": 60, "r": 20, "t": 60}
 
 
@@ -82,7 +82,12 @@ def _finish(fig: go.Figure, height: int, stacked: bool = False, *, title_lines: 
     figure keep the height :func:`panel_grid` gave them); the legend goes below it."""
     top = TOP_PX + TITLE_PX * title_lines
     plot_px = fig.layout.meta["plot_px"] if stacked else height
-    margin = {**WIDE_MARGIN, "t": top, "b": 70, **(margin or {})}
+    # room below for the legend, so Plotly never has to grow the margin (which would shrink the
+    # plot area and with it the gaps between stacked panels): one entry a row on a phone
+    entries = len({t.legendgroup or t.name for t in fig.data
+                   if t.showlegend is not False and t.name})
+    rows = entries if stacked else 1 + entries // 6
+    margin = {**WIDE_MARGIN, "t": top, "b": LEGEND_GAP_PX + 12 + 22 * rows, **(margin or {})}
     fig.update_layout(**style.base_layout(
         height=plot_px + margin["t"] + margin["b"],
         legend=legend_below(plot_px), margin=margin, **layout))

@@ -103,7 +103,9 @@ def landscape_figure(landscape, optima, forward_opt: Normal | None = None,
     for col in (1, 2):
         fig.update_xaxes(title_text="μ (mean of q)", range=[mu[0], mu[-1]], **at(stacked, col),
                          showgrid=False, zeroline=False)
-        fig.update_yaxes(title_text="σ (log scale)", range=[ls[0], ls[-1]],
+        # side by side the panels share σ: one axis title, and the gap holds the colour bar
+        fig.update_yaxes(title_text="σ (log scale)" if stacked or col == 1 else None,
+                         range=[ls[0], ls[-1]],
                          **at(stacked, col), tickvals=[math.log(s) for s in sig_ticks],
                          ticktext=[f"{s:g}" for s in sig_ticks], showgrid=False, zeroline=False)
     fig.update_traces(cliponaxis=False, selector={"type": "scatter"})  # whole markers at edges
