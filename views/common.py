@@ -281,8 +281,9 @@ def render_start_controls() -> None:
     c_kind, c_value = st.columns([3, 2])
     c_kind.radio("Reverse-KL fit starts from", START_KINDS, key="rev_start", horizontal=True,
                  format_func=START_LABELS.get, on_change=field_callback("rev_start", "start"),
-                 help="Reverse KL has one local optimum per mode it can lock onto; the start "
-                      "decides which one the optimiser reaches.")
+                 help="Reverse KL can have several local optima (single modes, or bridges "
+                      "over neighbouring ones); the start decides which one the optimiser "
+                      "reaches.")
     if state.start == "component":
         seed("rev_comp", state.start_component)
         if st.session_state["rev_comp"] > len(state.components):
