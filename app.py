@@ -26,7 +26,7 @@ the DOM has .st-key-<key> around each):
     entropy:     ent_q; entropy_chart
     mle:         mle_n, mle_seed; mle_chart
     discrete:    d_n, d{i}_label, d{i}_p, d{i}_q (i = 1…10), d_eps; discrete_chart
-                 (no target builder in the sidebar on this page)
+                 (no target builder in the sidebar on this page, nor on heavy-tails)
     heavy-tails: tail_df, tail_use (button: use t(0,1,ν) as the target); tails_chart
 Session-state hooks for tests: "_kl_results_json" holds the JSON the download button serves.
 """
@@ -62,7 +62,7 @@ load_state()
 pages = [st.Page(path, title=title, icon=icon, default=not url, url_path=url or None)
          for path, title, url, icon in PAGES if (ROOT / path).is_file()]
 page = st.navigation(pages)
-if page.url_path != "discrete":
+if page.url_path not in ("discrete", "heavy-tails"):  # pages that ignore the target
     render_target_builder()
 render_unit()
 for message in link_warnings():

@@ -471,31 +471,28 @@ class Mixture:
         two Normals), not only inside p's own panels, since a wide q reaches far beyond them."""
         if len(self._active) == 1:
             return np.empty(0)
-        crossings = []
-        for i in range(len(self._active)):
-            for j in range(i + 1, len(self._active)):
-                crossings.extend(self._pair_crossings(i, j))
-        if not crossings:
+        found = [(x, i, j) for i in range(len(self._active))
+                 for j in range(i + 1, len(self._active)) for x in self._pair_crossings(i, j)]
+        if not found:
             return np.empty(0)
-        x = np.asarray(crossings, dtype=float)
+        x = np.array([f[0] for f in found])
         logs = self._weighted_logs(x)
-        tops = np.sort(logs, axis=0)[-2:]  # the crossing pair must be the top two there
+        top = logs.max(axis=0)
         ladders = []
-        for k in range(len(x)):
-            pair = [i for i in range(len(self._active)) if logs[i, k] >= tops[0, k]]
-            gap = tops[1, k] - tops[0, k]
-            if len(pair) < 2 or gap > 1e-6 * (1.0 + abs(tops[1, k])):
+        for k, (x0, i, j) in enumerate(found):
+            # a crossing of the pair that dominates there (ties with a twin component allowed)
+            if min(logs[i, k], logs[j, k]) < top[k] - 1e-6 * (1.0 + abs(top[k])):
                 continue
-            (_, ci), (_, cj) = self._active[pair[0]], self._active[pair[1]]
-            slope = abs(float(ci.dlogpdf(x[k]) - cj.dlogpdf(x[k])))
-            ladders.append([x[k]])
+            ci, cj = self._active[i][1], self._active[j][1]
+            slope = abs(float(ci.dlogpdf(x0) - cj.dlogpdf(x0)))
+            ladders.append([x0])
             if slope > 0:
                 # log(e^a + e^b) is singular where a − b = iπ, i.e. π/slope off the real axis:
                 # edges at 1, 2, 4, … 64 transition widths either side keep every panel's rule far
                 # from it; beyond 64 widths the smaller term is below e^-64
                 widths = 2.0 ** np.arange(0, 7) / slope
-                ladders.append(x[k] + widths)
-                ladders.append(x[k] - widths)
+                ladders.append(x0 + widths)
+                ladders.append(x0 - widths)
         return np.unique(np.concatenate(ladders)) if ladders else np.empty(0)
 
     def _pair_crossings(self, i: int, j: int) -> list[float]:

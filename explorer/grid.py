@@ -12,9 +12,20 @@ RANGE_SCALES = 4.0
 MAX_POINTS = 2000
 
 
+def _drawn(dists) -> list:
+    """The components that carry weight: a zero-weight component draws nothing and must not set
+    the range (a weight-0 N(1000, 1) would squeeze the rest into a pixel)."""
+    comps = []
+    for d in dists:
+        m = as_mixture(d)
+        comps += [c for w, c in zip(m.weights, m.components, strict=True) if w > 0]
+    return comps
+
+
 def x_range(*dists, scales: float = RANGE_SCALES) -> tuple[float, float]:
-    """The smallest interval holding every component of every distribution to ±``scales`` scales."""
-    comps = [c for d in dists for c in as_mixture(d).components]
+    """The smallest interval holding every weighted component of every distribution to
+    ±``scales`` scales."""
+    comps = _drawn(dists)
     if not comps:
         raise ValueError("x_range: need at least one distribution")
     lo = min(c.loc - scales * c.scale for c in comps)
@@ -30,7 +41,7 @@ def x_grid(*dists, n: int = 1000, scales: float = RANGE_SCALES) -> np.ndarray:
     if not 10 <= n <= MAX_POINTS:
         raise ValueError(f"x_grid n must be in [10, {MAX_POINTS}], got {n}")
     lo, hi = x_range(*dists, scales=scales)
-    comps = [c for d in dists for c in as_mixture(d).components]
+    comps = _drawn(dists)
     uniform = np.linspace(lo, hi, n // 2)
     per = (n - n // 2) // len(comps)
     local = [np.linspace(c.loc - scales * c.scale, c.loc + scales * c.scale, per) for c in comps]

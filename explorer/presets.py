@@ -101,12 +101,13 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
     Preset("bimodal", "Bimodal (N(−3,1) + N(3,1))", (_n(0.5, -3, 1), _n(0.5, 3, 1)),
            "Two equal, well-separated modes: forward KL covers both, reverse KL picks one."),
     Preset("asymmetric", "Asymmetric bimodal", (_n(0.7, -2, 1), _n(0.3, 3, 0.5)),
-           "A heavy wide mode and a light narrow one: reverse KL has one optimum per "
-           "mode, of different quality."),
+           "A heavy wide mode and a light narrow one: reverse KL can lock onto either, "
+           "with different quality."),
     Preset("three", "Three modes", (_n(0.3, -7, 1), _n(0.4, 0, 1), _n(0.3, 7, 1)),
-           "Three separated modes: one reverse-KL optimum per mode (and per run of modes)."),
+           "Three separated modes: reverse KL can lock onto any one, or bridge neighbours."),
     Preset("spike", "Narrow + wide (spike and slab)", (_n(0.5, 0, 0.2), _n(0.5, 0, 3)),
-           "Same centre, very different widths: reverse KL can lock onto the spike."),
+           "Same centre, very different widths: reverse KL can lock onto the spike, but its "
+           "best fit is the wide slab."),
     Preset("single", "Single Gaussian", (_n(1, 0, 1),),
            "q can match p exactly: both KLs are 0 at the same fit."),
     Preset("heavy", "Heavy tail (Student-t ν=1.5)", (ComponentSpec("t", 1, 0, 1, 1.5),),

@@ -24,6 +24,7 @@ Query-string schema (every key optional)::
     d    discrete P and Q: label:P:Q,label:P:Q,…  2–10 outcomes              (default weather)
     de   discrete smoothing ε in [0, 1]                                       (default 0)
     tv   heavy-tails page ν in [0.5, 30]                                      (default 1.5)
+    ly   fits charts' density axis: 1 = log scale, 0 = linear                 (default 0)
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ TAIL_DF_RANGE = (0.5, 30.0)
 
 MAX_VALUE_CHARS = 1000  # longer values are ignored whole
 MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
-KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv")
+KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly")
 # Streamlit's own parameters, never ours to judge.
 RESERVED = ("embed", "embed_options")
 
@@ -154,6 +155,7 @@ class AppState:
     disc: tuple[tuple[str, float, float], ...] = WEATHER
     disc_eps: float = 0.0
     tail_df: float = 1.5
+    log_density: bool = False  # the fits charts' density axis on a log scale
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -177,6 +179,8 @@ class AppState:
         set_(self, "disc", check_discrete(self.disc))
         set_(self, "disc_eps", _in("smoothing ε", self.disc_eps, *EPS_RANGE))
         set_(self, "tail_df", _in("heavy-tails ν", self.tail_df, *TAIL_DF_RANGE))
+        if not isinstance(self.log_density, bool):
+            raise ValueError(f"log density must be True or False, got {_shown(self.log_density)}")
 
     # --- derived -------------------------------------------------------------------------------
     @property
@@ -215,6 +219,8 @@ class AppState:
             value = getattr(self, name)
             if value != getattr(d, name):
                 q[key] = num(value) if isinstance(value, float) else str(value)
+        if self.log_density:
+            q["ly"] = "1"
         if self.disc != d.disc:
             q["d"] = ",".join(f"{lab}:{num(p)}:{num(qq)}" for lab, p, qq in self.disc)
         return q
@@ -323,6 +329,8 @@ class AppState:
         attempt("de", lambda v: values.__setitem__("disc_eps", _in("ε", v, *EPS_RANGE)), "ε")
         attempt("tv", lambda v: values.__setitem__("tail_df", _in("ν", v, *TAIL_DF_RANGE)),
                 "ν")
+        attempt("ly", lambda v: values.__setitem__(
+            "log_density", {"0": False, "1": True}[_choice("ly", v, ("0", "1"))]), "linear axis")
         try:
             state = cls(**values)
         except ValueError as e:  # a combination no single check caught: drop to defaults

@@ -547,7 +547,7 @@ def test_heavy_tails_page():
     assert any("ν = 1.5" in e.value for e in at.main.error)
     assert m["KL(q‖p), nats"] == fmt_num(kl_divergence(Normal(0, 1.4608907806432136),
                                                        mixture(PRESETS["heavy"].components)))
-    at.slider(key="tail_df").set_value(3.0)
+    at.number_input(key="tail_df").set_value(3.0)
     rerun(at)
     assert at.query_params == {"tv": "3"}
     m = metrics(at)

@@ -191,3 +191,85 @@ def test_dragging_the_manual_q_updates_its_kl_values_and_the_link(server, page):
     assert float(q.split(":")[0]) == pytest.approx(mu)
     assert "KL(p‖q), your q" in body_text(page)
     assert_clean(page)
+
+
+# --- readable at every width: phone (390 px) and desktop, light and dark ------------------------
+CHART_KEYS = {"": "fits_chart", "penalty": "penalty_chart", "landscape": "landscape_chart",
+              "entropy": "entropy_chart", "mle": "mle_chart", "discrete": "discrete_chart",
+              "heavy-tails": "tails_chart"}
+# Every text box Plotly draws outside the traces: subplot titles and notes, legends, colour bars,
+# axis titles.  None may overlap another in a chart that is shown.
+OVERLAPS_JS = """() => {
+  const shown = [...document.querySelectorAll('.js-plotly-plot')]
+    .filter(g => g.getBoundingClientRect().width > 0);
+  const out = [];
+  for (const g of shown) {
+    const boxes = [...g.querySelectorAll(
+        'g.annotation, g.legend, g.colorbar, g.g-xtitle, g.g-ytitle, g.g-x2title, g.g-y2title,'
+        + ' g.g-y3title, g.g-y4title, g.g-x3title')]
+      .map(e => ({name: (e.getAttribute('class') || '') + ' ' + (e.textContent || '')
+                  .slice(0, 40), r: e.getBoundingClientRect()}))
+      .filter(b => b.r.width > 0 && b.r.height > 0);
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i].r, b = boxes[j].r;
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 2 && h > 2) out.push([boxes[i].name, boxes[j].name]);
+    }
+    const gr = g.getBoundingClientRect();
+    for (const b of boxes) if (b.r.left < gr.left - 1 || b.r.right > gr.right + 1)
+      out.push([b.name, 'outside the chart']);
+  }
+  return out;
+}"""
+CUT_JS = """() => [...document.querySelectorAll('[data-testid="stMetricValue"], '
+    + '[data-testid="stMetricLabel"]')]
+  .filter(e => e.getBoundingClientRect().width > 0)
+  .filter(e => e.innerText.trim().endsWith('…') || e.scrollWidth > e.clientWidth + 1
+          || [...e.querySelectorAll('*')].some(c => c.scrollWidth > c.clientWidth + 1))
+  .map(e => e.innerText.trim())"""
+
+
+@pytest.mark.parametrize("width, scheme", [(390, "light"), (390, "dark"), (1400, "dark")])
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_is_readable_at_phone_and_desktop_width(server, browser, path, width,
+                                                            scheme):
+    context = browser.new_context(viewport={"width": width, "height": 2600 if width < 640
+                                            else 1000}, color_scheme=scheme)
+    pg = context.new_page()
+    try:
+        key = CHART_KEYS[path] + ("_stacked" if width < 640 else "")
+        pg.goto(f"{server}/{path}")
+        pg.wait_for_selector(f".st-key-{key} .js-plotly-plot", timeout=60_000)
+        wait_for_app_idle(pg)
+        pg.wait_for_timeout(500)
+        assert_clean(pg)
+        # exactly one of the two layouts is shown: stacked on phones, side by side on desktop
+        other = CHART_KEYS[path] + ("" if width < 640 else "_stacked")
+        assert pg.locator(f".st-key-{key}").first.is_visible()
+        assert not pg.locator(f".st-key-{other}").first.is_visible()
+        assert pg.evaluate(OVERLAPS_JS) == []
+        assert pg.evaluate(CUT_JS) == []
+        SCREENSHOTS.mkdir(exist_ok=True)
+        tag = "phone" if width < 640 else "desktop"
+        pg.screenshot(path=str(SCREENSHOTS / f"{tag}-{scheme}-{path or 'fits'}.png"),
+                      full_page=True)
+    finally:
+        context.close()
+
+
+def test_long_kl_values_are_shown_in_full_at_desktop_width(server, page):
+    # a target whose KLs print with 6-7 characters ("0.07453", "7.513")
+    open_app(page, f"{server}/?c=n:0.5:-3:1,n:0.5:3:1.3&rs=c2")
+    values = metric_values(page)
+    assert all(not v.endswith("…") for v in values)
+    assert any(len(v) >= 6 for v in values)
+    assert page.evaluate(CUT_JS) == []
+
+
+def test_a_zero_weight_component_does_not_set_the_range(server, page):
+    open_app(page, f"{server}/?c=n:1:-3:1,n:0:1000:1")
+    xr = page.evaluate("() => document.querySelector('.st-key-fits_chart .js-plotly-plot')"
+                       "._fullLayout.xaxis.range")
+    assert xr[1] < 50  # around N(−3, 1), not stretched to 1000
+    assert_clean(page)

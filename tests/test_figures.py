@@ -183,9 +183,25 @@ def test_tails_figure_log_axes_and_current_nu():
     fig = tails_figure(StudentT(0, 1, 3), Normal(0, math.sqrt(3)), Normal(0, 1.26), curves, 3.0,
                        unit="bits")
     assert fig.layout.yaxis.type == "log" and fig.layout.xaxis2.type == "log"
-    fwd = [t for t in fig.data if t.name == "KL(p‖q_f)"][0]
+    fwd = [t for t in fig.data if t.name.startswith("KL(p‖q_f)")][0]
     assert list(fwd.x) == [3.0, 10.0]  # ∞ is not drawn as a number
     assert list(fwd.y) == pytest.approx([0.2 / math.log(2), 0.02 / math.log(2)])
     nu_note = [a for a in fig.layout.annotations if a.text == "ν = 3"][0]
     assert nu_note.x == pytest.approx(math.log10(3))  # log-axis annotations take log10 x
     assert any(t.name == "forward fit q" for t in fig.data)
+    # the band's label is placed in domain coordinates, inside the panel whatever the range
+    band = [a for a in fig.layout.annotations if "ν ≤ 2" in a.text][0]
+    assert band.xref == "x2 domain" and 0 <= band.x <= 1 and 0 <= band.y <= 1
+    assert fig.layout.xaxis2.range == pytest.approx((math.log10(0.5), 1.0))
+
+
+def test_tails_figure_keeps_the_forward_curves_legend_entry_below_nu_2():
+    from explorer.distributions import StudentT
+    from explorer.figures import tails_figure
+
+    curves = {"nu": [0.5, 1.0, 2.0, 3.0], "forward": [math.inf, math.inf, math.inf, 0.2],
+              "reverse": [0.4, 0.2, 0.1, 0.05]}
+    fig = tails_figure(StudentT(0, 1, 1.5), None, Normal(0, 1.26), curves, 1.5)
+    shown = [t.name for t in fig.data if t.showlegend is not False]
+    assert any(n.startswith("KL(p‖q_f)") for n in shown)
+    assert any(n.startswith("KL(q_r‖p)") for n in shown)

@@ -92,6 +92,7 @@ def states(draw):
         disc=draw(st.just(WEATHER) | discrete()),
         disc_eps=draw(floats(*EPS_RANGE)),
         tail_df=draw(floats(*TAIL_DF_RANGE)),
+        log_density=draw(st.booleans()),
     )
 
 
@@ -116,6 +117,13 @@ def test_num_is_exact_and_url_safe(x):
     text = num(x)
     assert float(text) == x
     assert "+" not in text and " " not in text
+
+
+def test_log_density_is_written_as_ly_1_and_read_back():
+    state = DEFAULT.with_(log_density=True)
+    assert state.to_query() == {"ly": "1"}
+    assert AppState.from_query({"ly": "1"}) == (state, [])
+    assert AppState.from_query({"ly": "0"}) == (DEFAULT, [])
 
 
 def test_default_state_has_an_empty_query_and_bimodal_target():
@@ -158,6 +166,8 @@ def test_inactive_start_options_are_normalised_away():
     ({"mle_seed": -1}, ["MLE seed", "[0, 999999]"]),
     ({"disc_eps": math.nan}, ["smoothing ε", "[0, 1]"]),
     ({"tail_df": 0.1}, ["heavy-tails ν", "[0.5, 30]"]),
+    ({"log_density": 1}, ["log density", "True or False"]),
+    ({"log_density": "yes"}, ["log density", "'yes'"]),
     ({"disc": (("a", 1, 1),)}, ["2 to 10 outcomes"]),
     ({"disc": (("a", 1, 1), ("a", 1, 1))}, ["unique", "'a'"]),
     ({"disc": (("a", 0, 1), ("b", 0, 1))}, ["P", "at least one must be > 0"]),
@@ -218,6 +228,8 @@ GOOD = {"u": "bits", "n": "100"}
     ("d", ",".join(f"o{i}:1:1" for i in range(11)), "disc", ["2 to 10"]),
     ("de", "inf", "disc_eps", ["ε"]),
     ("tv", "-1e9", "tail_df", ["ν"]),
+    ("ly", "yes", "log_density", ["ly=", "0, 1"]),
+    ("ly", "true", "log_density", ["ly=", "linear axis"]),
 ])
 def test_a_bad_field_falls_back_alone_with_a_warning(key, value, field, words):
     state, warnings = AppState.from_query({**GOOD, key: value})

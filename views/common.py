@@ -249,6 +249,31 @@ def q_text(q: Normal) -> tuple[str, str]:
     return fmt_mu_sigma(q)
 
 
+# --- charts -------------------------------------------------------------------------------------
+NARROW_MAX_PX = 640  # Streamlit stacks st.columns at ≤ 640 px wide; the charts stack there too
+MODE_BAR_DROP = ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
+
+
+def plot_config(filename: str) -> dict:
+    """Plotly config: a short mode bar (shown on hover, over the title margin, never over the
+    legend, which sits below the plot) and a PNG download named ``filename``."""
+    return {"displaylogo": False, "modeBarButtonsToRemove": MODE_BAR_DROP,
+            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
+
+
+def show_chart(build, key: str, filename: str, where=None) -> None:
+    """A multi-panel figure that reads at any width: ``build(stacked)`` is drawn side by side
+    (key ``key``) on screens wider than 640 px and stacked (key ``key + "_stacked"``) at
+    ≤ 640 px, where Streamlit stacks its columns; a CSS media query shows one of the two.  The
+    server cannot know the width, so both are sent (each ≤ 2000 points a trace)."""
+    where = where or st
+    where.html(f"<style>@media (max-width: {NARROW_MAX_PX}px) {{ .st-key-{key} "
+               f"{{ display: none !important; }} }} @media (min-width: {NARROW_MAX_PX + 1}px) "
+               f"{{ .st-key-{key}_stacked {{ display: none !important; }} }}</style>")
+    where.plotly_chart(build(False), key=key, config=plot_config(filename))
+    where.plotly_chart(build(True), key=f"{key}_stacked", config=plot_config(filename))
+
+
 # --- shared controls ------------------------------------------------------------------------------
 START_LABELS = {"best": "Best of all starts", "component": "Start at a component",
                 "mean": "Start at a mean"}
@@ -263,8 +288,9 @@ def render_start_controls() -> None:
     c_kind, c_value = st.columns([3, 2])
     c_kind.radio("Reverse-KL fit starts from", START_KINDS, key="rev_start", horizontal=True,
                  format_func=START_LABELS.get, on_change=field_callback("rev_start", "start"),
-                 help="Reverse KL has one local optimum per mode it can lock onto; the start "
-                      "decides which one the optimiser reaches.")
+                 help="Reverse KL can have several local optima (single modes, or bridges "
+                      "over neighbouring ones); the start decides which one the optimiser "
+                      "reaches.")
     if state.start == "component":
         seed("rev_comp", state.start_component)
         if st.session_state["rev_comp"] > len(state.components):

@@ -7,9 +7,19 @@ import streamlit as st
 
 from explorer.discrete import Categorical
 from explorer.divergences import js_divergence, kl_divergence
+from explorer.figures import discrete_figure
+from explorer.figures.entropy import js_bound
 from explorer.state import DISC_MAX, DISC_MIN, DISC_PROB_RANGE, EPS_RANGE, check_discrete
-from explorer.teaching_figures import discrete_figure
-from views.common import commit, errors, field_callback, get_state, kl_value, seed, show_error
+from views.common import (
+    commit,
+    errors,
+    field_callback,
+    get_state,
+    kl_value,
+    seed,
+    show_chart,
+    show_error,
+)
 
 DISC_ERROR = "disc"
 
@@ -42,6 +52,8 @@ st.title("Discrete distributions")
 st.caption("KL(P‖Q) = Σ P(x) log(P(x)/Q(x)). One outcome P can produce but Q rules out "
            "(Q(x) = 0) makes it infinite; smoothing makes every outcome possible again.")
 
+if "d_n" not in st.session_state:  # inputs rebuilt from the state: an old error is stale
+    errors().pop(DISC_ERROR, None)
 seed("d_n", len(state.disc))
 top1, top2 = st.columns(2)
 top1.number_input("Outcomes", min_value=DISC_MIN, max_value=DISC_MAX, step=1, key="d_n",
@@ -51,10 +63,6 @@ top2.number_input("Smoothing ε (added to every probability, then renormalised)"
                   min_value=EPS_RANGE[0], max_value=EPS_RANGE[1], step=0.001, format="%g",
                   key="d_eps", on_change=field_callback("d_eps", "disc_eps", float))
 
-head = st.columns([2, 1, 1])
-head[0].markdown("**Outcome**")
-head[1].markdown("**P(x)**")
-head[2].markdown("**Q(x)**")
 for i in range(1, int(st.session_state["d_n"]) + 1):
     kl, kp, kq = _row_keys(i)
     if i <= len(state.disc):
@@ -65,14 +73,12 @@ for i in range(1, int(st.session_state["d_n"]) + 1):
     seed(kp, pv)
     seed(kq, qv)
     c1, c2, c3 = st.columns([2, 1, 1])
-    c1.text_input(f"Name of outcome {i}", key=kl, on_change=_on_disc, max_chars=40,
-                  label_visibility="collapsed")
-    c2.number_input(f"P({i})", min_value=DISC_PROB_RANGE[0], max_value=DISC_PROB_RANGE[1],
-                    step=0.05, format="%g", key=kp, on_change=_on_disc,
-                    label_visibility="collapsed")
-    c3.number_input(f"Q({i})", min_value=DISC_PROB_RANGE[0], max_value=DISC_PROB_RANGE[1],
-                    step=0.05, format="%g", key=kq, on_change=_on_disc,
-                    label_visibility="collapsed")
+    # every input labelled: on a phone the columns stack and a header row would float away
+    c1.text_input(f"Outcome {i}", key=kl, on_change=_on_disc, max_chars=40)
+    c2.number_input(f"P(outcome {i})", min_value=DISC_PROB_RANGE[0], max_value=DISC_PROB_RANGE[1],
+                    step=0.05, format="%g", key=kp, on_change=_on_disc)
+    c3.number_input(f"Q(outcome {i})", min_value=DISC_PROB_RANGE[0], max_value=DISC_PROB_RANGE[1],
+                    step=0.05, format="%g", key=kq, on_change=_on_disc)
 show_error(DISC_ERROR)
 show_error("d_eps")
 state = get_state()
@@ -93,7 +99,8 @@ def _metrics(P: Categorical, Q: Categorical, title: str) -> None:
     cols[1].metric("KL(P‖Q), bits", kl_value(pq, "bits"))
     cols[2].metric("KL(Q‖P), nats", kl_value(qp, "nats"))
     cols[3].metric("KL(Q‖P), bits", kl_value(qp, "bits"))
-    cols[4].metric(f"JS(P,Q) ≤ ln 2, {unit}", kl_value(js, unit))
+    cols[4].metric(f"JS(P,Q), {unit}", kl_value(js, unit),
+                   help=f"Jensen–Shannon divergence: symmetric, and never above {js_bound(unit)}.")
     for why in (P.why_infinite(Q), Q.why_infinite(P)):
         if why:
             st.error(f"∞: {why}")
@@ -106,7 +113,6 @@ if eps > 0:
     shown, note = (Ps, Qs), f"Drawn after smoothing with ε = {eps:g}."
 else:
     shown, note = (P, Q), "Set ε > 0 to see smoothing remove an ∞."
-st.plotly_chart(discrete_figure(*shown, unit=unit), key="discrete_chart",
-                config={"displaylogo": False, "toImageButtonOptions": {
-                    "format": "png", "filename": "kl-explorer-discrete", "scale": 2}})
+show_chart(lambda stacked: discrete_figure(*shown, unit=unit, stacked=stacked),
+           "discrete_chart", "kl-explorer-discrete")
 st.caption(note)

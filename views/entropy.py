@@ -9,9 +9,10 @@ import streamlit as st
 
 from explorer.distributions import Normal
 from explorer.divergences import cross_entropy, entropy, js_divergence, kl_divergence
+from explorer.figures import entropy_figure, entropy_values
+from explorer.figures.entropy import js_bound
 from explorer.presets import mixture
 from explorer.state import ENT_QS
-from explorer.teaching_figures import entropy_figure, entropy_values
 from views.common import (
     field_callback,
     forward_fit,
@@ -23,6 +24,7 @@ from views.common import (
     q_text,
     reverse_fit,
     seed,
+    show_chart,
 )
 
 LABELS = {"forward": "the forward fit", "reverse": "the reverse fit", "manual": "your own q"}
@@ -51,9 +53,8 @@ def _numbers(key, mu, sigma) -> dict:
 
 values = _values(key, None if q_fwd is None else (q_fwd.mean, q_fwd.std),
                  (rev.q.mean, rev.q.std), unit)
-st.plotly_chart(entropy_figure(**values, unit=unit), key="entropy_chart",
-                config={"displaylogo": False, "toImageButtonOptions": {
-                    "format": "png", "filename": "kl-explorer-entropy", "scale": 2}})
+show_chart(lambda stacked: entropy_figure(**values, unit=unit, stacked=stacked),
+           "entropy_chart", "kl-explorer-entropy")
 forward_note(st, reason)
 
 seed("ent_q", state.ent_q)
@@ -73,6 +74,5 @@ else:
     hp, hpq, kl = nums["H(p)"], nums["H(p,q)"], nums["KL(p‖q)"]
     if math.isfinite(hpq):
         st.caption(f"Check: H(p) + KL(p‖q) = {kl_value(hp + kl, unit)} = H(p,q) "
-                   f"{kl_value(hpq, unit)} {unit}. JS ≤ ln 2 = "
-                   f"{kl_value(math.log(2), unit)} {unit}. Differential entropy H(p) can be "
-                   "negative; the KL never is.")
+                   f"{kl_value(hpq, unit)} {unit}. JS ≤ {js_bound(unit)}. Differential "
+                   "entropy H(p) can be negative; the KL never is.")

@@ -19,6 +19,7 @@ from explorer.figures import (
 from explorer.presets import mixture
 from views.common import (
     commit,
+    field_callback,
     forward_fit,
     get_state,
     kl_both,
@@ -31,16 +32,15 @@ from views.common import (
     render_start_controls,
     reverse_fit,
     same_q,
+    seed,
     seed_ranged,
+    show_chart,
     show_error,
     sigma_range,
     sync_url,
 )
 
 RESULTS_JSON = "_kl_results_json"
-PLOT_CONFIG = {"displaylogo": False,
-               "toImageButtonOptions": {"format": "png", "filename": "kl-explorer-fits",
-                                        "scale": 2}}
 
 state, key, p, unit = page_header(
     "KL Explorer: forward vs reverse KL",
@@ -49,6 +49,11 @@ state, key, p, unit = page_header(
 
 # --- reverse start ----------------------------------------------------------------------------
 render_start_controls()
+seed("log_density", state.log_density)
+st.toggle("Log density axis", key="log_density",
+          on_change=field_callback("log_density", "log_density", bool),
+          help="Six decades of density on a log scale: a narrow spike and a wide slab both "
+               "show, and so do the tails.")
 state = get_state()
 
 # --- fits ------------------------------------------------------------------------------------
@@ -60,13 +65,15 @@ others = [o.q for o in optima if not same_q(o.q, q_rev)]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _fits_figure(key, q_fwd, q_rev, others, unit, fwd_reason):
-    """The side-by-side figure; reruns that change nothing it shows reuse it."""
-    return fits_figure(mixture(key), q_fwd, q_rev, others, unit=unit, forward_reason=fwd_reason)
+def _fits_figure(key, q_fwd, q_rev, others, unit, fwd_reason, stacked, log_density):
+    """The two-panel figure; reruns that change nothing it shows reuse it."""
+    return fits_figure(mixture(key), q_fwd, q_rev, others, unit=unit, forward_reason=fwd_reason,
+                       stacked=stacked, log_density=log_density)
 
 
-st.plotly_chart(_fits_figure(key, q_fwd, q_rev, tuple(others), unit, fwd_reason),
-                key="fits_chart", config=PLOT_CONFIG)
+show_chart(lambda stacked: _fits_figure(key, q_fwd, q_rev, tuple(others), unit, fwd_reason,
+                                        stacked, state.log_density),
+           "fits_chart", "kl-explorer-fits")
 
 
 def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
@@ -76,7 +83,9 @@ def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
         return
     kpq, kqp = kl_both(key, q.mean, q.std)
     mu, sigma = q_text(q)
-    a, b, c, d = col.columns(4)
+    # two metrics a row: four in half the page cut 7-character values short ("0.07…")
+    a, b = col.columns(2)
+    c, d = col.columns(2)
     a.metric("μ", mu)
     b.metric("σ", sigma)
     c.metric(f"KL(p‖q), {unit}", kl_value(kpq, unit))
@@ -96,8 +105,10 @@ if not rev.is_minimum:
                   "Newton step and a positive-definite Hessian, so this q is not an optimum "
                   "of KL(q‖p).", icon="⚠️")
 if state.start != "best":
+    steps = (f"{rev.iterations} optimiser step{'' if rev.iterations == 1 else 's'}"
+             if rev.iterations else "already at an optimum: no optimiser step needed")
     right.caption(f"Started at N({fmt_num(rev.start.mean)}, {fmt_num(rev.start.std)}²); "
-                  f"{rev.iterations} optimiser steps.")
+                  f"{steps}.")
 
 # --- why they differ ---------------------------------------------------------------------------
 st.subheader("Why the two fits differ")
@@ -107,7 +118,8 @@ f1.caption("Weighted by p: wherever p has mass and q ≈ 0 the log blows up, so 
            "**cover all of p** — it spreads over every mode (mass-covering).")
 f2.latex(r"\mathrm{KL}(q\,\|\,p)=\int q(x)\,\log\frac{q(x)}{p(x)}\,dx")
 f2.caption("Weighted by q: q is only punished where it puts mass that p lacks, so it "
-           "**hides inside one mode** and ignores the rest (mode-seeking).")
+           "**tends to lock onto a mode** (mode-seeking); which one, or a bridge over several, "
+           "depends on where the optimiser starts — the table below lists every optimum found.")
 
 # --- every reverse optimum ---------------------------------------------------------------------
 st.subheader("Reverse-KL local optima")
@@ -166,9 +178,9 @@ def manual_and_download() -> None:
     m3.caption("Drag μ and σ: forward KL punishes a q that misses any of p's mass; reverse KL "
                "punishes a q that puts mass where p has little. The dashed curves and the markers "
                "on the right are the optima.")
-    st.plotly_chart(manual_figure(p, mq, q_fwd, q_rev, others), key="manual_chart",
-                    config={**PLOT_CONFIG, "toImageButtonOptions": {
-                        **PLOT_CONFIG["toImageButtonOptions"], "filename": "kl-explorer-manual"}})
+    show_chart(lambda stacked: manual_figure(p, mq, q_fwd, q_rev, others, stacked=stacked,
+                                             log_density=state.log_density),
+               "manual_chart", "kl-explorer-manual")
 
     # --- download --------------------------------------------------------------------------------
     doc = results_document(state.components, p, q_fwd, fwd_reason, q_rev,

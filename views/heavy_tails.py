@@ -23,6 +23,8 @@ from views.common import (
     kl_value,
     q_text,
     seed,
+    show_chart,
+    show_error,
 )
 from views.sidebar import TARGET_ERROR, _write_component_keys
 
@@ -35,9 +37,13 @@ st.caption("Forward KL needs q to cover all of p, tails included. A Gaussian's t
            "every Gaussian has KL(p‖q) = ∞ — reverse KL(q‖p) only looks where q is, so it "
            "stays finite.")
 seed("tail_df", state.tail_df)
-st.slider("ν of the Student-t target t(0, 1, ν)", min_value=TAIL_DF_RANGE[0],
-          max_value=TAIL_DF_RANGE[1], step=0.1, key="tail_df",
-          on_change=field_callback("tail_df", "tail_df", float))
+# a number input, not a slider: any ν in range can be typed (2.0001 as well as 30), and an
+# out-of-range one is reported by the state's check instead of being clamped silently
+st.number_input(f"ν of the Student-t target t(0, 1, ν), {TAIL_DF_RANGE[0]:g} to "
+                f"{TAIL_DF_RANGE[1]:g}", step=0.1, format="%g", key="tail_df",
+                on_change=field_callback("tail_df", "tail_df", float),
+                help="ν ≤ 2: infinite variance, no forward fit; try 2.0001 and 1.9999.")
+show_error("tail_df")
 state = get_state()
 nu = state.tail_df
 
@@ -77,7 +83,8 @@ else:
     c.metric(f"KL(p‖q), {unit}", kl_value(kpq, unit))
 right.markdown("**Reverse fit** — minimises KL(q‖p)")
 kpq_r, kqp_r = kl_both(key, q_rev.mean, q_rev.std)
-a, b, c, d = right.columns(4)
+a, b = right.columns(2)  # two a row: four in half the page cut long values short
+c, d = right.columns(2)
 a.metric("μ", q_text(q_rev)[0])
 b.metric("σ", q_text(q_rev)[1])
 c.metric(f"KL(q‖p), {unit}", kl_value(kqp_r, unit))
@@ -85,10 +92,9 @@ d.metric(f"KL(p‖q), {unit}", kl_value(kpq_r, unit))
 if math.isinf(kpq_r):
     right.caption("Its KL(p‖q) is ∞ too — the price of p's heavy tails, whatever q is.")
 
-fig = tails_figure(StudentT(0.0, 1.0, nu), q_fwd, q_rev, _curves(), nu, unit=unit)
-st.plotly_chart(fig, key="tails_chart",
-                config={"displaylogo": False, "toImageButtonOptions": {
-                    "format": "png", "filename": "kl-explorer-heavy-tails", "scale": 2}})
+show_chart(lambda stacked: tails_figure(StudentT(0.0, 1.0, nu), q_fwd, q_rev, _curves(), nu,
+                                        unit=unit, stacked=stacked),
+           "tails_chart", "kl-explorer-heavy-tails")
 
 
 def _use_as_target() -> None:

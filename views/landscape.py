@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer.figures import landscape_figure
 from explorer.landscape import kl_landscape
 from explorer.presets import mixture
 from explorer.state import LAND_SIZES
-from explorer.teaching_figures import landscape_figure
 from views.common import (
     field_callback,
     forward_fit,
@@ -18,6 +18,7 @@ from views.common import (
     render_start_controls,
     reverse_fit,
     seed,
+    show_chart,
 )
 
 state = get_state()
@@ -25,7 +26,8 @@ key = state.key()
 
 st.title("Objective landscape")
 st.caption("Each point is a Gaussian q = N(μ, σ²); colour is its KL. Forward KL has one bowl; "
-           "reverse KL has one basin per mode — where you start decides where you end.")
+           "reverse KL can have several basins — around single modes, and bridges over "
+           "neighbouring ones — so where you start decides where you end.")
 render_start_controls()
 seed("land_size", state.land_size)
 st.select_slider("Grid resolution (points per axis)", LAND_SIZES, key="land_size",
@@ -42,15 +44,18 @@ def _landscape(key, size):
 q_fwd, _, reason = forward_fit(key)
 rev, optima = reverse_fit(state)
 land = _landscape(key, state.land_size)
-fig = landscape_figure(land, [o.q for o in optima], forward_opt=q_fwd, path=rev.path,
-                       start=rev.start, unit=state.unit, reason=reason)
-st.plotly_chart(fig, key="landscape_chart",
-                config={"displaylogo": False, "toImageButtonOptions": {
-                    "format": "png", "filename": "kl-explorer-landscape", "scale": 2}})
+show_chart(lambda stacked: landscape_figure(
+    land, [o.q for o in optima], forward_opt=q_fwd, path=rev.path, start=rev.start,
+    unit=state.unit, reason=reason, stacked=stacked), "landscape_chart", "kl-explorer-landscape")
 forward_note(st, reason)
 mu, sigma = q_text(rev.q)
 start = (f"N({q_text(rev.start)[0]}, {q_text(rev.start)[1]}²)" if rev.start is not None
          else "its start")
-st.markdown(f"The reverse optimiser went from {start} to **μ = {mu}, σ = {sigma}** in "
-            f"{rev.iterations} steps (white path). Stars: all {len(optima)} reverse optima "
-            "found. Try another start above to land in another basin.")
+n = len(optima)
+steps = (f"in {rev.iterations} step{'' if rev.iterations == 1 else 's'} (white path)"
+         if rev.iterations else "without a step: the start is already an optimum")
+stars = ("Star: the only reverse optimum found — this target has one basin." if n == 1
+         else f"Stars: all {n} reverse optima found. Try another start above to land in "
+              "another basin.")
+st.markdown(f"The reverse optimiser went from {start} to **μ = {mu}, σ = {sigma}** {steps}. "
+            f"{stars}")

@@ -8,10 +8,10 @@ import math
 import streamlit as st
 
 from explorer.divergences import cross_entropy
+from explorer.figures import mle_figure
 from explorer.mle import mle_convergence, mle_fit
 from explorer.presets import mixture
 from explorer.state import MAX_SEED, MLE_SIZES
-from explorer.teaching_figures import mle_figure
 from views.common import (
     field_callback,
     forward_fit,
@@ -21,6 +21,7 @@ from views.common import (
     page_header,
     q_text,
     seed,
+    show_chart,
 )
 
 SEEDS = 3  # the convergence plot follows this many seeds, from the chosen one on
@@ -83,9 +84,8 @@ if kl_fwd == math.inf:
     st.caption("With infinite variance the sample σ̂ never settles: each larger sample finds "
                "a larger outlier.")
 
-fig = mle_figure(_convergence(key, state.mle_n, state.mle_seed), q_fwd,
-                 cross_entropy=h_pq if h_pq is not None and math.isfinite(h_pq) else None,
-                 unit=unit)
-st.plotly_chart(fig, key="mle_chart",
-                config={"displaylogo": False, "toImageButtonOptions": {
-                    "format": "png", "filename": "kl-explorer-mle", "scale": 2}})
+runs = _convergence(key, state.mle_n, state.mle_seed)
+show_chart(lambda stacked: mle_figure(
+    runs, q_fwd, unit=unit, stacked=stacked,
+    cross_entropy=h_pq if h_pq is not None and math.isfinite(h_pq) else None),
+    "mle_chart", "kl-explorer-mle")

@@ -8,10 +8,10 @@ import math
 import streamlit as st
 
 from explorer.divergences import kl_divergence
+from explorer.figures import penalty_figure
 from explorer.pointwise import integrand_area
 from explorer.presets import mixture
 from explorer.state import PEN_QS
-from explorer.teaching_figures import penalty_figure
 from views.common import (
     field_callback,
     forward_fit,
@@ -22,6 +22,7 @@ from views.common import (
     page_header,
     reverse_fit,
     seed,
+    show_chart,
 )
 
 LABELS = {"fits": "the two optimal fits", "manual": "your own q (from the main page)"}
@@ -45,12 +46,12 @@ else:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _figure(key, qf, qr, unit, reason):
+def _figure(key, qf, qr, unit, reason, stacked):
     from explorer.distributions import Normal
 
     p = mixture(key)
     return penalty_figure(p, None if qf is None else Normal(*qf), Normal(*qr), unit,
-                          reason=reason)
+                          reason=reason, stacked=stacked)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -65,11 +66,9 @@ def _area_and_kl(key, a_is_p: bool, mu: float, sigma: float) -> tuple[float, flo
     return area, kl
 
 
-fig = _figure(key, None if q_f is None else (q_f.mean, q_f.std), (q_r.mean, q_r.std), unit,
-              reason)
-st.plotly_chart(fig, key="penalty_chart",
-                config={"displaylogo": False, "toImageButtonOptions": {
-                    "format": "png", "filename": "kl-explorer-penalty", "scale": 2}})
+show_chart(lambda stacked: _figure(key, None if q_f is None else (q_f.mean, q_f.std),
+                                   (q_r.mean, q_r.std), unit, reason, stacked),
+           "penalty_chart", "kl-explorer-penalty")
 
 left, right = st.columns(2)
 for col, q, a_is_p, name in ((left, q_f, True, "KL(p‖q)"), (right, q_r, False, "KL(q‖p)")):

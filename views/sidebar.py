@@ -6,13 +6,10 @@ import streamlit as st
 
 from explorer.presets import (
     CUSTOM,
-    DF_RANGE,
     FAMILIES,
     LOC_RANGE,
     MAX_COMPONENTS,
     PRESETS,
-    SCALE_RANGE,
-    WEIGHT_RANGE,
     ComponentSpec,
 )
 from explorer.state import UNITS, AppState, check_components
@@ -102,6 +99,10 @@ def render_target_builder() -> None:
     sb.selectbox("Preset", [*PRESETS, CUSTOM], key="preset", on_change=_on_preset,
                  format_func=lambda pid: PRESETS[pid].label if pid in PRESETS else "Custom",
                  help="Choose a target; editing a component below makes it Custom.")
+    if state.preset in PRESETS:  # the blurbs say what each preset shows
+        sb.caption(PRESETS[state.preset].blurb)
+    if "n_comp" not in ss:  # the widgets are rebuilt from the state: an old error is stale
+        errors().pop(TARGET_ERROR, None)
     seed("n_comp", len(state.components))
     sb.number_input("Components", min_value=1, max_value=MAX_COMPONENTS, step=1, key="n_comp",
                     on_change=_on_components)
@@ -115,19 +116,20 @@ def render_target_builder() -> None:
         c1, c2 = box.columns([1.25, 1])
         c1.selectbox(f"Component {i}", list(FAMILIES), key=ckey(i, "fam"),
                      format_func=FAMILIES.get, on_change=_on_components)
-        c2.number_input("weight", min_value=WEIGHT_RANGE[0], max_value=WEIGHT_RANGE[1],
-                        step=0.1, format="%g", key=ckey(i, "w"), on_change=_on_components,
+        # no min/max on these inputs: the browser would drop an out-of-range value silently;
+        # ComponentSpec rejects it instead, naming the value and the allowed range
+        c2.number_input("weight", step=0.1, format="%g", key=ckey(i, "w"),
+                        on_change=_on_components,
                         help="Relative weight; the weights are normalised to sum to 1.")
         c3, c4 = box.columns(2)
-        c3.number_input("mean" if fam == "n" else "location", min_value=LOC_RANGE[0],
-                        max_value=LOC_RANGE[1], step=0.5, format="%g", key=ckey(i, "loc"),
+        c3.number_input("mean" if fam == "n" else "location", step=0.5, format="%g",
+                        key=ckey(i, "loc"),
                         on_change=_on_components)
-        c4.number_input("std" if fam == "n" else "scale", min_value=SCALE_RANGE[0],
-                        max_value=SCALE_RANGE[1], step=0.1, format="%g", key=ckey(i, "scale"),
+        c4.number_input("std" if fam == "n" else "scale", step=0.1, format="%g",
+                        key=ckey(i, "scale"),
                         on_change=_on_components)
         if fam == "t":
-            box.number_input("ν (degrees of freedom)", min_value=DF_RANGE[0],
-                             max_value=DF_RANGE[1], step=0.5, format="%g", key=ckey(i, "df"),
+            box.number_input("ν (degrees of freedom)", step=0.5, format="%g", key=ckey(i, "df"),
                              on_change=_on_components,
                              help="ν ≤ 2: infinite variance, so no Gaussian has finite "
                                   "KL(p‖q); ν ≤ 1: not even a mean.")

@@ -1,8 +1,9 @@
-"""Figures of the teaching views: concrete contents checked against independent numbers
+"""Figures of the page figures: concrete contents checked against independent numbers
 (scipy.stats densities, quad references, hand formulas), plus the invariants every figure keeps:
 no NaN, ≤ 2000 points per trace, infinite values as labelled "∞" markers."""
 
 import math
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,10 +12,7 @@ from scipy import integrate, stats
 
 from explorer.discrete import Categorical
 from explorer.distributions import Mixture, Normal, StudentT
-from explorer.fitting import NoFiniteFitError, fit_gaussian
-from explorer.landscape import kl_landscape
-from explorer.mle import mle_convergence
-from explorer.teaching_figures import (
+from explorer.figures import (
     discrete_figure,
     entropy_figure,
     entropy_values,
@@ -23,6 +21,9 @@ from explorer.teaching_figures import (
     mle_figure,
     penalty_figure,
 )
+from explorer.fitting import NoFiniteFitError, fit_gaussian
+from explorer.landscape import kl_landscape
+from explorer.mle import mle_convergence
 
 BIMODAL = Mixture([Normal(-3, 1), Normal(3, 1)])
 HEAVY = Mixture([StudentT(-2, 1, 1.5), StudentT(2, 0.5, 1.5)])
@@ -61,8 +62,13 @@ def assert_clean(fig: go.Figure) -> None:
 
 
 def texts(fig):
-    """Annotation texts, with the notes' line breaks turned back into spaces."""
-    return [a.text.replace("<br>", " ") for a in fig.layout.annotations]
+    """Annotation texts, with the notes' line breaks turned back into spaces; a subplot title's
+    smaller second part (``<br><span …>``: the area note) is a text of its own."""
+    out = []
+    for a in fig.layout.annotations:
+        for part in re.split(r"<br><span[^>]*>", a.text):
+            out.append(re.sub(r"<[^>]+>", "", part.replace("<br>", " ")))
+    return out
 
 
 def by_name(fig, name):
@@ -122,7 +128,7 @@ def test_penalty_in_bits(quad_reference):
     qf = Normal(0.0, math.sqrt(10.0))
     fig = penalty_figure(BIMODAL, qf, Normal(3.0, 1.0), unit="bits")
     kl_bits = quad_reference(BIMODAL, qf) / LN2
-    assert f"KL = {fmt(kl_bits)} bits" in texts(fig)[2]
+    assert f"KL = {fmt(kl_bits)} bits" in texts(fig)[1]
     with pytest.raises(ValueError, match="unit"):
         penalty_figure(BIMODAL, qf, None, unit="hartleys")
 
@@ -192,7 +198,7 @@ def test_entropy_bars_stack_correctly_with_negative_entropy():
     div = bars["divergence of each fit"]
     assert list(div.x) == ["KL(p‖q_f)", "JS(p,q_f)", "KL(q_r‖p)", "JS(p,q_r)"]
     assert list(div.y) == [1.5, 0.2, 0.4, 0.3]
-    (ln2,) = [t for t in fig.data if t.name and t.name.startswith("ln 2")]
+    (ln2,) = [t for t in fig.data if t.name and t.name.startswith("JS maximum")]
     assert ln2.y[0] == pytest.approx(LN2)
 
 
@@ -202,8 +208,9 @@ def test_entropy_infinite_and_missing_values_are_labelled():
     marks = [t for t in fig.data if isinstance(t, go.Scatter) and t.text is not None]
     labels = [s for t in marks for s in t.text]
     assert labels.count("∞") == 2 and labels.count("no fit") == 4
-    (ln2,) = [t for t in fig.data if t.name and t.name.startswith("ln 2")]
+    (ln2,) = [t for t in fig.data if t.name and t.name.startswith("JS maximum")]
     assert ln2.y[0] == pytest.approx(1.0)  # 1 bit
+    assert ln2.name == "JS maximum: 1 bit" and "bits" not in ln2.name  # not "1 bits"
 
 
 def test_entropy_values_against_independent_numbers(fits):

@@ -1,0 +1,182 @@
+"""The main page's figures: the two fits side by side, and the manual q with the optima in the
+(μ, σ) plane.  Densities are drawn on :func:`explorer.grid.x_grid` (≤ 2000 points a trace) over a
+range that holds p and every q drawn, so nothing is clipped."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import style
+from explorer.distributions import Normal, as_mixture
+from explorer.figures.base import _finish, at, panel_grid
+from explorer.figures.text import fmt_kl, fmt_mu_sigma, forward_infinite, safe_kl
+from explorer.grid import x_grid, x_range
+
+FORWARD_TITLE = "Forward KL(p‖q): mass-covering"
+REVERSE_TITLE = "Reverse KL(q‖p): mode-seeking"
+
+
+def _grid(p, qs: Sequence[Normal], n: int = 500) -> np.ndarray:
+    return x_grid(p, *qs, n=n)
+
+
+def _density_traces(fig, p, x, row: int, col: int, show_legend: bool) -> None:
+    """p filled, and (for a mixture) its weighted components as faint dotted lines."""
+    pm = as_mixture(p)
+    active = [(w, c) for w, c in zip(pm.weights, pm.components, strict=True) if w > 0]
+    if len(active) > 1:
+        for i, (w, c) in enumerate(active):
+            fig.add_trace(go.Scatter(
+                x=x, y=w * c.pdf(x), mode="lines", name="components of p",
+                legendgroup="components", showlegend=show_legend and i == 0,
+                line={"color": style.rgba(style.TARGET, 0.55), "width": 1.2, "dash": "dot"},
+                hoverinfo="skip"), row=row, col=col)
+    fig.add_trace(go.Scatter(
+        x=x, y=pm.pdf(x), mode="lines", name="target p", legendgroup="p",
+        showlegend=show_legend, fill="tozeroy", fillcolor=style.rgba(style.TARGET, 0.22),
+        line={"color": style.TARGET, "width": 2},
+        hovertemplate="p(x) = %{y:.4g}<extra></extra>"), row=row, col=col)
+
+
+def _q_trace(q: Normal, x, name: str, colour: str, *, dash: str | None = None,
+             width: float = 3.0, opacity: float = 1.0, show_legend: bool = True,
+             group: str | None = None) -> go.Scatter:
+    return go.Scatter(
+        x=x, y=q.pdf(x), mode="lines", name=name, legendgroup=group or name,
+        showlegend=show_legend, opacity=opacity,
+        line={"color": colour, "width": width, "dash": dash},
+        hovertemplate=f"{name}: %{{y:.4g}}<extra></extra>")
+
+
+def fit_summary(p, q: Normal, unit: str = "nats") -> str:
+    """μ, σ and both KLs of one fit, as the lines of a figure annotation."""
+    mu, sigma = fmt_mu_sigma(q)
+    return (f"μ = {mu}, σ = {sigma}<br>"
+            f"KL(p‖q) = {fmt_kl(safe_kl(p, q), unit)}<br>"
+            f"KL(q‖p) = {fmt_kl(safe_kl(q, p), unit)}")
+
+
+def _note(fig, text: str, xref: str, yref: str, *, x=0.99, y=0.97, xanchor="right") -> None:
+    fig.add_annotation(text=text, xref=xref, yref=yref, x=x, y=y, xanchor=xanchor,
+                       yanchor="top", showarrow=False, align="left",
+                       bgcolor="rgba(128,128,128,0.14)", borderpad=6, font={"size": 13})
+
+
+def _density_axis(fig, values, log_density: bool, headroom: float, **pos) -> None:
+    """y range of a density panel: the curves fill the lower part, the notes the top
+    ``headroom`` (a fraction of the axis).  Log: six decades below the highest density."""
+    top = max(float(np.max(v)) for v in values)
+    if log_density:
+        hi = math.log10(top)
+        lo = hi - 6.0
+        fig.update_yaxes(type="log", range=[lo, hi + (hi - lo) * headroom / (1 - headroom)],
+                         exponentformat="power", **pos)
+    else:
+        fig.update_yaxes(range=[0.0, top / (1 - headroom)], **pos)
+
+
+def fits_figure(p, q_forward: Normal | None, q_reverse: Normal,
+                other_optima: Sequence[Normal] = (), *, unit: str = "nats",
+                forward_reason: str | None = None, height: int = 360,
+                stacked: bool = False, log_density: bool = False) -> go.Figure:
+    """Two panels side by side (or ``stacked``): p with its forward-KL fit and with its
+    reverse-KL fit, the other reverse-KL optima faint, each panel annotated with μ, σ and both
+    KLs of its fit in headroom above the curves (never over them).  ``log_density`` draws the
+    densities on a log axis (six decades), where a wide and a narrow component both show.
+
+    ``q_forward`` is None where no Gaussian has finite KL(p‖q); ``forward_reason`` says why.
+    """
+    qs = [q for q in (q_forward, q_reverse, *other_optima) if q is not None]
+    x = _grid(p, qs)
+    fig = panel_grid(2, stacked, (FORWARD_TITLE, REVERSE_TITLE), h_spacing=0.05,
+                     shared_xaxes=True, shared_yaxes=not stacked)
+    one, two = at(stacked, 1), at(stacked, 2)
+    _density_traces(fig, p, x, **one, show_legend=True)
+    _density_traces(fig, p, x, **two, show_legend=False)
+    if q_forward is not None:
+        fig.add_trace(_q_trace(q_forward, x, "forward fit q", style.FORWARD), **one)
+        _note(fig, fit_summary(p, q_forward, unit), "x domain", "y domain")
+    else:
+        _note(fig, ("No forward fit: KL(p‖q) = ∞<br>for every Gaussian q"
+                    + ("<br>(p's variance is infinite)" if forward_reason else ""))
+              if forward_infinite(p)
+              else "No certified forward fit:<br>the optimum lies outside<br>the allowed σ, μ",
+              "x domain", "y domain", x=0.01, y=0.97, xanchor="left")
+    for i, q in enumerate(other_optima):
+        fig.add_trace(_q_trace(q, x, "other reverse optima", style.REVERSE, dash="dash",
+                               width=2.0, opacity=0.45, show_legend=i == 0,
+                               group="others"), **two)
+    fig.add_trace(_q_trace(q_reverse, x, "reverse fit q", style.REVERSE), **two)
+    _note(fig, fit_summary(p, q_reverse, unit), "x2 domain", "y2 domain")
+    # the notes (3 lines) take the top 30% of each panel; the curves stay below them
+    curves = [as_mixture(p).pdf(x), *(q.pdf(x) for q in qs)]
+    for i in (1, 2):
+        _density_axis(fig, curves, log_density, 0.3, **at(stacked, i))
+    fig.update_xaxes(title_text="x")
+    label = "density (log scale)" if log_density else "density"
+    fig.update_yaxes(title_text=label, **one)
+    if stacked:
+        fig.update_yaxes(title_text=label, **two)
+        fig.update_xaxes(showticklabels=True)
+    return _finish(fig, height=height, stacked=stacked, margin={"l": 60})
+
+
+def manual_figure(p, q_manual: Normal, q_forward: Normal | None, q_reverse: Normal,
+                  other_optima: Sequence[Normal] = (), *, height: int = 340,
+                  stacked: bool = False, log_density: bool = False) -> go.Figure:
+    """Panel 1: p, the user's q and both optimal fits (dashed).  Panel 2: the (μ, σ) plane with
+    the forward optimum, every reverse optimum and the user's q marked.  Side by side, or
+    ``stacked``; ``log_density`` puts panel 1's densities on a log axis."""
+    fits = [q for q in (q_forward, q_reverse) if q is not None]
+    x = _grid(p, [q_manual, *fits])
+    fig = panel_grid(2, stacked, ("p and your q", "where the optima are (μ, σ)"),
+                     widths=[0.68, 0.32], h_spacing=0.1)
+    one, two = at(stacked, 1), at(stacked, 2)
+    _density_traces(fig, p, x, **one, show_legend=True)
+    if q_forward is not None:
+        fig.add_trace(_q_trace(q_forward, x, "forward optimum", style.FORWARD, dash="dash",
+                               width=2), **one)
+    fig.add_trace(_q_trace(q_reverse, x, "reverse optimum", style.REVERSE, dash="dash",
+                           width=2), **one)
+    fig.add_trace(_q_trace(q_manual, x, "your q", style.MANUAL, width=3.5), **one)
+    # parameter plane
+    if q_forward is not None:
+        fig.add_trace(go.Scatter(x=[q_forward.mean], y=[q_forward.std], mode="markers",
+                                 name="forward optimum", legendgroup="forward optimum",
+                                 showlegend=False,
+                                 marker={"symbol": "star", "size": 16, "color": style.FORWARD},
+                                 hovertemplate="forward optimum<br>μ=%{x:.4g}, σ=%{y:.4g}"
+                                               "<extra></extra>"), **two)
+    opt = [q_reverse, *[q for q in other_optima if q != q_reverse]]
+    fig.add_trace(go.Scatter(x=[q.mean for q in opt], y=[q.std for q in opt], mode="markers",
+                             name="reverse optima", legendgroup="reverse optimum",
+                             showlegend=False,
+                             marker={"symbol": "diamond", "size": 13, "color": style.REVERSE,
+                                     "line": {"width": 1, "color": "white"}},
+                             hovertemplate="reverse optimum<br>μ=%{x:.4g}, σ=%{y:.4g}"
+                                           "<extra></extra>"), **two)
+    fig.add_trace(go.Scatter(x=[q_manual.mean], y=[q_manual.std], mode="markers",
+                             name="your q", legendgroup="your q", showlegend=False,
+                             marker={"symbol": "circle", "size": 12, "color": style.MANUAL},
+                             hovertemplate="your q<br>μ=%{x:.4g}, σ=%{y:.4g}<extra></extra>"),
+                  **two)
+    fig.update_xaxes(title_text="x", **one)
+    # The (μ, σ) plane spans p's drawing range and the σ's shown (with room), so optima that
+    # coincide up to rounding (μ = ±1e-17) do not blow the axis up into noise.
+    lo, hi = x_range(p)
+    sds = [q.std for q in (q_manual, *fits, *other_optima)]
+    fig.update_xaxes(title_text="μ", range=[lo, hi], **two)
+    fig.update_yaxes(title_text="density", **one)
+    e_lo, e_hi = math.log10(min(sds)) - 0.3, math.log10(max(sds)) + 0.3
+    fig.update_yaxes(title_text="σ (log scale)", type="log", range=[e_lo, e_hi],
+                     **style.log_ticks(10**e_lo, 10**e_hi), **two)
+    curves = [as_mixture(p).pdf(x), *(q.pdf(x) for q in (q_manual, *fits))]
+    _density_axis(fig, curves, log_density, 0.05, **one)
+    if log_density:
+        fig.update_yaxes(title_text="density (log scale)", **one)
+    return _finish(fig, height=height, stacked=stacked, hovermode="closest")
+
