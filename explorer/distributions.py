@@ -399,6 +399,8 @@ class Mixture:
             c = self._active[0][1]
             return c.logpdf(x), c.dlogpdf(x), c.d2logpdf(x)
         shape, x = x.shape, x.ravel()
+        if self._normal_params is not None:
+            return tuple(a.reshape(shape) for a in self._normal_log_derivs(x))
         logs = self._weighted_logs(x)
         top = logs.max(axis=0)
         e = np.exp(logs - top)
@@ -409,6 +411,25 @@ class Mixture:
         d1 = (resp * d1s).sum(axis=0)
         d2 = (resp * (d2s + d1s * d1s)).sum(axis=0) - d1 * d1
         return lp.reshape(shape), d1.reshape(shape), d2.reshape(shape)
+
+    def _normal_log_derivs(self, x: np.ndarray):
+        """log_derivs of a Normal mixture in a dozen passes over components × points (it is the
+        inner loop of every reverse fit): the scores first, the log-densities from them, and the
+        responsibility-weighted sums as einsums divided by the total afterwards."""
+        const, mean, std = self._normal_params
+        ivar = 1.0 / (std * std)
+        d1s = (mean - x) * ivar
+        sq = d1s * d1s
+        logs = sq * (-0.5 * std * std)
+        logs += const
+        top = logs.max(axis=0)
+        logs -= top
+        e = np.exp(logs, out=logs)
+        total = e.sum(axis=0)
+        d1 = np.einsum("kn,kn->n", e, d1s) / total
+        sq -= ivar
+        d2 = np.einsum("kn,kn->n", e, sq) / total - d1 * d1
+        return top + np.log(total), d1, d2
 
     def dlogpdf(self, x):
         return self.log_derivs(x)[1]
@@ -444,6 +465,15 @@ class Mixture:
         return np.unique(np.concatenate([*rough, *self._interacting_normal_edges(),
                                          self._switches]))
 
+    @cached_property
+    def coarse_log_breakpoints(self) -> np.ndarray:
+        """A few edges that roughly resolve log p, to steer a descent far from its minimum: every
+        switch of the dominant component and every non-Normal component's centre ± 1, 2, 4
+        scales (a Laplace kink, a t's peak)."""
+        rough = [c.loc + c.scale * _COARSE_OFFSETS for _, c in self._active
+                 if not isinstance(c, Normal)]
+        return np.unique(np.concatenate([*rough, self._switch_edges[0]]))
+
     def _interacting_normal_edges(self) -> list[np.ndarray]:
         if len(self._active) == 1:
             return []
@@ -464,27 +494,34 @@ class Mixture:
             kept.append(e[near])
         return kept
 
-    @cached_property
+    @property
     def _switches(self) -> np.ndarray:
-        """Every point of the real line where the dominant component of log p changes, with its
-        ladder of edges: found pair by pair over the whole line (exactly, from a quadratic, for
-        two Normals), not only inside p's own panels, since a wide q reaches far beyond them."""
+        """Every switch of the dominant component of log p, with its ladder of edges."""
+        return self._switch_edges[1]
+
+    @cached_property
+    def _switch_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the points of the real line where the dominant component of log p changes, those
+        points with their ladders of edges): found pair by pair over the whole line (exactly,
+        from a quadratic, for two Normals), not only inside p's own panels, since a wide q
+        reaches far beyond them."""
         if len(self._active) == 1:
-            return np.empty(0)
+            return np.empty(0), np.empty(0)
         found = [(x, i, j) for i in range(len(self._active))
                  for j in range(i + 1, len(self._active)) for x in self._pair_crossings(i, j)]
         if not found:
-            return np.empty(0)
+            return np.empty(0), np.empty(0)
         x = np.array([f[0] for f in found])
         logs = self._weighted_logs(x)
         top = logs.max(axis=0)
-        ladders = []
+        ladders, centres = [], []
         for k, (x0, i, j) in enumerate(found):
             # a crossing of the pair that dominates there (ties with a twin component allowed)
             if min(logs[i, k], logs[j, k]) < top[k] - 1e-6 * (1.0 + abs(top[k])):
                 continue
             ci, cj = self._active[i][1], self._active[j][1]
             slope = abs(float(ci.dlogpdf(x0) - cj.dlogpdf(x0)))
+            centres.append(x0)
             ladders.append([x0])
             if slope > 0:
                 # log(e^a + e^b) is singular where a − b = iπ, i.e. π/slope off the real axis:
@@ -493,7 +530,9 @@ class Mixture:
                 widths = 2.0 ** np.arange(0, 7) / slope
                 ladders.append(x0 + widths)
                 ladders.append(x0 - widths)
-        return np.unique(np.concatenate(ladders)) if ladders else np.empty(0)
+        if not ladders:
+            return np.empty(0), np.empty(0)
+        return np.unique(centres), np.unique(np.concatenate(ladders))
 
     def _pair_crossings(self, i: int, j: int) -> list[float]:
         """All x with w_i f_i(x) = w_j f_j(x)."""
@@ -569,6 +608,7 @@ class Mixture:
 
 # A component whose share of p is below e^-40 changes log p by less than 1e-17 relative.
 _NEGLIGIBLE = 40.0
+_COARSE_OFFSETS = np.array([-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0])
 
 
 def _logsumexp0(logs: np.ndarray) -> np.ndarray:

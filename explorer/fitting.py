@@ -1,12 +1,10 @@
 """Fit a Gaussian q = N(μ, σ²) to a target p by minimising KL(p‖q) or KL(q‖p) numerically.
 
-Both objectives (:mod:`explorer.objectives`) are minimised over θ = (μ, log σ) by a trust-region
-Newton method written for this 2-parameter problem and vectorised over many starts at once: each
-start takes its own step, from the exact gradient and Hessian in coordinates scaled to the current
-q (μ/σ, log σ), with negative curvature turned into descent (so saddles are escaped) and a step
-length bounded by its own trust radius.  Every start costs one vectorised evaluation per step
-(scipy's general-purpose minimisers spent most of their time in call overhead around this tiny
-problem, and one trust radius for all starts slowed every start to the slowest).
+Both objectives (:mod:`explorer.objectives`) are minimised over θ = (μ, log σ) by the
+trust-region Newton descents of :mod:`explorer.newton`, many starts at once, in coordinates scaled
+to the current q (μ/σ, log σ).  (scipy's general-purpose minimisers spent most of their time in
+call overhead around this tiny problem, and one trust radius for all starts slowed every start to
+the slowest.)
 
 * forward: the optimum is moment matching; the descent finds it from any start and ends with
   Newton steps to full precision;
@@ -34,21 +32,12 @@ from explorer.distributions import (
     as_mixture,
 )
 from explorer.divergences import why_infinite
-from explorer.objectives import OBJECTIVES
+from explorer.newton import Descent, descend
+from explorer.objectives import OBJECTIVES, reverse_objective
 
 DIRECTIONS = ("forward", "reverse")
-# A point is a certified minimum when its Newton step (scaled: σ-units in μ, log σ) is below
-# STEP_TOL and the scaled Hessian is positive definite; minima closer than MERGE_TOL are one.
-STEP_TOL = 1e-6
+# Certified minima (explorer.newton.STEP_TOL) closer than MERGE_TOL (σ-units, log σ) are one.
 MERGE_TOL = 1e-4
-MAX_STEPS = 200
-# Newton steps this short are taken as they are (no decrease test: next to a minimum the KL
-# changes by ~step², below its rounding); the descent ends after one below 1e-8.
-_POLISH, _DONE = 1e-6, 1e-8
-_MAX_RADIUS = 8.0
-# θ beyond these is outside every allowed q (centred coordinates): a trial there is rejected.
-_MU_LIMIT = 4.0 * MAX_ABS_LOCATION
-_S_LIMITS = (math.log(MIN_SCALE) - 2.0, math.log(MAX_SCALE) + 2.0)
 
 
 class NoFiniteFitError(ValueError):
@@ -79,91 +68,27 @@ class Fit:
 
 
 # --- the descent ---------------------------------------------------------------------------
-@dataclass
-class Descent:
-    """Where K descents ended: θ (K, 2), f, g, h there, the accepted points of each, and the
-    certificate (scaled gradient norm, Newton step length, Hessian positive definite)."""
-
-    theta: np.ndarray
-    f: np.ndarray
-    g: np.ndarray
-    h: np.ndarray
-    visited: list[list[np.ndarray]]
-    grad_norm: np.ndarray
-    newton_step: np.ndarray
-    positive: np.ndarray
-
-    @property
-    def certified(self) -> np.ndarray:
-        inside = ((np.abs(self.theta[:, 0]) <= 2 * MAX_ABS_LOCATION)
-                  & (self.theta[:, 1] >= math.log(MIN_SCALE))
-                  & (self.theta[:, 1] <= math.log(MAX_SCALE)))
-        return self.positive & (self.newton_step <= STEP_TOL) & inside
+def _unit_lengths(theta: np.ndarray) -> np.ndarray:
+    """One unit in (μ, log σ) at θ: σ for the mean, 1 for log σ."""
+    return np.stack([np.exp(theta[:, 1]), np.ones(len(theta))], axis=1)
 
 
-def newton_steps(theta: np.ndarray, g: np.ndarray, h: np.ndarray, radius: np.ndarray):
-    """Trust-region Newton steps for K points at once, in coordinates scaled to each point.
-
-    The scaled Hessian's eigenvalues are taken in absolute value (negative curvature becomes
-    descent; along a direction of negative curvature with no slope, as on a saddle, half the
-    radius is stepped), and the step is cut to the radius.  Returns the step in θ, the length of
-    the uncut step, positive-definiteness, the predicted change of the objective, the step's
-    length and whether the radius cut it.
-    """
-    d = np.stack([np.exp(theta[:, 1]), np.ones(len(theta))], axis=1)
-    gs = g * d
-    hs = h * d[:, :, None] * d[:, None, :]
-    lam, vec = np.linalg.eigh(hs)
-    gv = np.einsum("nji,nj->ni", vec, gs)
-    big = np.maximum(np.abs(lam[:, 1]), 1e-300)
-    positive = lam[:, 0] > 1e-12 * big
-    sv = -gv / np.maximum(np.abs(lam), 1e-12 * big[:, None])
-    newton = np.hypot(sv[:, 0], sv[:, 1])
-    flat = ~positive & (np.abs(sv[:, 0]) < 0.5 * radius)
-    sv[:, 0] = np.where(flat, -np.copysign(0.5 * radius, gv[:, 0]), sv[:, 0])
-    ss = np.einsum("nij,nj->ni", vec, sv)
-    length = np.hypot(ss[:, 0], ss[:, 1])
-    cut = length > radius
-    ss *= np.where(cut, radius / np.maximum(length, 1e-300), 1.0)[:, None]
-    pred = (gs * ss).sum(axis=1) + 0.5 * np.einsum("ni,nij,nj->n", ss, hs, ss)
-    return ss * d, newton, positive, pred, np.minimum(length, radius), cut
+def _allowed(theta: np.ndarray) -> np.ndarray:
+    """θ (centred) of a Gaussian inside the allowed ranges, with room for the centring shift."""
+    return ((np.abs(theta[:, 0]) <= 2 * MAX_ABS_LOCATION)
+            & (theta[:, 1] >= math.log(MIN_SCALE)) & (theta[:, 1] <= math.log(MAX_SCALE)))
 
 
-def descend(objective, p: Mixture, theta0: np.ndarray, max_steps: int = MAX_STEPS) -> Descent:
-    """Trust-region Newton descents from the K points θ0 (K, 2), each with its own radius, all
-    evaluated together; a start leaves the batch when it has converged."""
-    theta = np.array(theta0, dtype=float)
-    k = len(theta)
-    f, g, h = objective(p, theta)
-    radius = np.ones(k)
-    visited = [[row.copy()] for row in theta]
-    active = np.ones(k, dtype=bool)
-    for _ in range(max_steps):
-        idx = np.flatnonzero(active)
-        if not idx.size:
-            break
-        step, newton, positive, pred, length, cut = newton_steps(theta[idx], g[idx], h[idx],
-                                                                 radius[idx])
-        polish = positive & (newton <= _POLISH)
-        trial = theta[idx] + step
-        inside = ((np.abs(trial[:, 0]) <= _MU_LIMIT) & (trial[:, 1] >= _S_LIMITS[0])
-                  & (trial[:, 1] <= _S_LIMITS[1]))
-        ft, gt, ht = objective(p, trial)
-        ok = inside & np.isfinite(ft) & (polish | (ft - f[idx] <= 0.1 * pred))
-        grow = ok & cut & (ft - f[idx] <= 0.75 * pred)
-        radius[idx] = np.where(grow, np.minimum(2.0 * radius[idx], _MAX_RADIUS),
-                               np.where(ok, radius[idx], 0.25 * length))
-        take = idx[ok]
-        theta[take], f[take], g[take], h[take] = trial[ok], ft[ok], gt[ok], ht[ok]
-        for i in take:
-            visited[i].append(theta[i].copy())
-        stuck = ~ok & (radius[idx] < 1e-13)
-        flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(f[idx])))
-        active[idx[(ok & polish & (newton <= _DONE)) | stuck | flat]] = False
-    d = np.stack([np.exp(theta[:, 1]), np.ones(k)], axis=1)
-    gs = g * d
-    _, newton, positive, _, _, _ = newton_steps(theta, g, h, np.ones(k))
-    return Descent(theta, f, g, h, visited, np.hypot(gs[:, 0], gs[:, 1]), newton, positive)
+def _descend(direction: str, p: Mixture, theta0: np.ndarray) -> Descent:
+    """Descents on the direction's objective; reverse ones steered by its coarse rule while far
+    from a minimum (certified on the full rule)."""
+    objective = OBJECTIVES[direction]
+    coarse = None
+    if direction == "reverse":
+        def coarse(theta):
+            return reverse_objective(p, theta, coarse=True)
+    return descend(lambda theta: objective(p, theta), theta0, _unit_lengths, _allowed,
+                   coarse=coarse)
 
 
 # --- from descents to fits ------------------------------------------------------------------
@@ -263,13 +188,12 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None) -> F
         if reason:
             raise NoFiniteFitError(f"forward KL has no finite Gaussian fit: {reason}")
     c, pc = pm.centred
-    objective = OBJECTIVES[direction]
     if direction == "forward" or init is not None:
         start = init or _default_start(pm)
-        fit = _fit(direction, descend(objective, pc, _theta([start], c)), 0, start, c)
+        fit = _fit(direction, _descend(direction, pc, _theta([start], c)), 0, start, c)
         return replace(fit, local_optima=(fit,) if fit.is_minimum else ())
     starts = reverse_starts(pm)
-    run = descend(objective, pc, _theta(starts, c))
+    run = _descend("reverse", pc, _theta(starts, c))
     fits = [_fit("reverse", run, i, st, c, with_path=False) for i, st in enumerate(starts)]
     certified = [f for f in fits if f.is_minimum]
     optima = [_with_path(f, run, fits.index(f), c) for f in _distinct(certified)]
