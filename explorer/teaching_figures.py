@@ -30,6 +30,7 @@ from explorer.divergences import (
 )
 from explorer.grid import MAX_POINTS, x_grid
 from explorer.pointwise import AREA_SCALES, integrand_area, kl_integrand
+from explorer.text import as_text
 
 POSITIVE = style.ACCENT  # integrand > 0: adds to the KL
 NEGATIVE = style.SKY  # integrand < 0: takes away from it
@@ -222,11 +223,15 @@ def landscape_figure(landscape, optima, forward_opt: Normal | None = None,
             continue
         z = np.where(finite, z, float(z[finite].max()))  # never partial; clipped if it were
         axis = "coloraxis" if col == 1 else "coloraxis2"
+        # float32 on the wire: half the bytes of a 160 × 160 grid (1.3 -> 0.7 MB per view), and
+        # 7 digits is more than the colours and the 4-digit hover show.
         fig.add_trace(go.Contour(
-            x=mu, y=ls, z=np.log10(z + LOG_FLOOR), coloraxis=axis, ncontours=24,
+            x=mu, y=ls, z=np.log10(z + LOG_FLOOR).astype(np.float32), coloraxis=axis,
+            ncontours=24,
             contours={"coloring": "heatmap", "showlines": True},
             line={"color": "rgba(255,255,255,0.35)", "width": 0.6},
-            customdata=z, name="forward KL" if col == 1 else "reverse KL", showlegend=False,
+            customdata=z.astype(np.float32), name="forward KL" if col == 1 else "reverse KL",
+            showlegend=False,
             hovertemplate=("μ = %{x:.3g}<br>log σ = %{y:.3g}<br>KL = %{customdata:.4g} "
                            f"{unit}<extra></extra>")), row=1, col=col)
         lo, hi = float(np.log10(z.min() + LOG_FLOOR)), float(np.log10(z.max() + LOG_FLOOR))
@@ -490,9 +495,11 @@ def mle_figure(results, forward_q: Normal | None, *, cross_entropy: float | None
 def discrete_figure(P, Q, unit: str = "nats") -> go.Figure:
     """Two categoricals over the same outcomes: P and Q side by side (left), and each outcome's
     contribution to KL(P‖Q) and to KL(Q‖P) (right).  An infinite contribution (Q(x) = 0 < P(x))
-    is drawn as an "∞" marker above the bars, with the outcome named in its hover text."""
+    is drawn as an "∞" marker above the bars, with the outcome named in its hover text.
+    Outcome names are user text: Plotly gets them HTML-escaped, on category axes (a name such as
+    "1" or "2024-01-01" must not turn the axis numeric or into dates)."""
     factor = _check_unit(unit)
-    labels = list(P.labels)
+    labels = [as_text(label, "plotly") for label in P.labels]
     kl_pq, kl_qp = kl_divergence(P, Q, unit), kl_divergence(Q, P, unit)
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
         "Probabilities P(x) and Q(x)",
@@ -522,8 +529,8 @@ def discrete_figure(P, Q, unit: str = "nats") -> go.Figure:
                 offsetgroup=key, name=f"∞ in KL({key}): {b}(x) = 0 < {a}(x)",
                 hovertemplate=(f"%{{x}}: {b}(x) = 0 < {a}(x), so {a}·log({a}/0) = ∞"
                                "<extra></extra>")), row=1, col=2)
-    fig.update_xaxes(title_text="outcome x", row=1, col=1)
-    fig.update_xaxes(title_text="outcome x", row=1, col=2)
+    fig.update_xaxes(title_text="outcome x", type="category", row=1, col=1)
+    fig.update_xaxes(title_text="outcome x", type="category", row=1, col=2)
     fig.update_yaxes(title_text="probability", rangemode="tozero", row=1, col=1)
     low = min([0.0] + finite)
     fig.update_yaxes(title_text=f"contribution ({unit})", row=1, col=2,

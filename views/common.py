@@ -21,6 +21,7 @@ from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.grid import x_range
 from explorer.presets import mixture
 from explorer.state import AppState
+from explorer.text import as_text  # the one escaping helper; views import it from here
 
 STATE = "_kl_state"
 ERRORS = "_kl_errors"
@@ -115,7 +116,7 @@ def field_callback(key: str, field: str, convert=None):
 def show_error(key: str, where=None) -> None:
     msg = errors().get(key)
     if msg:
-        (where or st).error(f"{msg} — showing the last valid value.", icon="⚠️")
+        (where or st).error(f"{as_text(msg)} — showing the last valid value.", icon="⚠️")
 
 
 def seed_ranged(key: str, value: float, lo: float, hi: float, step: float) -> float:
@@ -280,4 +281,4 @@ def render_start_controls() -> None:
 def forward_note(where, reason: str | None) -> None:
     """The plain statement that no forward fit exists (heavy tails), where one is missing."""
     if reason:
-        where.error(reason[:1].upper() + reason[1:], icon=":material/all_inclusive:")
+        where.error(as_text(reason[:1].upper() + reason[1:]), icon=":material/all_inclusive:")

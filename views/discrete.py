@@ -9,7 +9,16 @@ from explorer.discrete import Categorical
 from explorer.divergences import js_divergence, kl_divergence
 from explorer.state import DISC_MAX, DISC_MIN, DISC_PROB_RANGE, EPS_RANGE, check_discrete
 from explorer.teaching_figures import discrete_figure
-from views.common import commit, errors, field_callback, get_state, kl_value, seed, show_error
+from views.common import (
+    as_text,
+    commit,
+    errors,
+    field_callback,
+    get_state,
+    kl_value,
+    seed,
+    show_error,
+)
 
 DISC_ERROR = "disc"
 
@@ -96,7 +105,7 @@ def _metrics(P: Categorical, Q: Categorical, title: str) -> None:
     cols[4].metric(f"JS(P,Q) ≤ ln 2, {unit}", kl_value(js, unit))
     for why in (P.why_infinite(Q), Q.why_infinite(P)):
         if why:
-            st.error(f"∞: {why}")
+            st.error(f"∞: {as_text(why)}")  # names an outcome: user text
 
 
 _metrics(P, Q, "P and Q as entered")

@@ -16,6 +16,7 @@ from explorer.figures import (
 )
 from explorer.presets import mixture
 from views.common import (
+    as_text,
     commit,
     forward_fit,
     get_state,
@@ -70,7 +71,7 @@ st.plotly_chart(_fits_figure(key, q_fwd, q_rev, tuple(others), unit, fwd_reason)
 def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
     if q is None:
         col.metric(f"{name}: KL(p‖q), {unit}", "∞")
-        col.error(reason or "No Gaussian has finite KL(p‖q).")
+        col.error(as_text(reason or "No Gaussian has finite KL(p‖q)."))
         return
     kpq, kqp = kl_both(key, q.mean, q.std)
     mu, sigma = q_text(q)
@@ -81,7 +82,7 @@ def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
     d.metric(f"KL(q‖p), {unit}", kl_value(kqp, unit))
     for value, reason_of in ((kpq, (p, q)), (kqp, (q, p))):
         if value == float("inf"):
-            col.caption("∞: " + (why_infinite(*reason_of) or "the tails disagree."))
+            col.caption("∞: " + as_text(why_infinite(*reason_of) or "the tails disagree."))
 
 
 left, right = st.columns(2)
