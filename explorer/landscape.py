@@ -39,8 +39,14 @@ DEFAULT_SIZE = 120
 MAX_SIZE = 400
 # How far q's panels (explorer.fitting.Q_OFFSETS) reach, in units of σ: 12 sd (q < e^-72 beyond).
 _Q_REACH = float(Q_OFFSETS[-1])
-# Rows per vectorised chunk: bounds the working arrays to a few MB.
+# Rows per vectorised chunk, and quadrature points per chunk: bound the working arrays to a few
+# MB each (a row with hundreds of p's edges inside its range has thousands of points).
 _CHUNK = 1024
+_CHUNK_POINTS = 300_000
+# What a grid may cost (see grid_cost): about 1 CPU-s at the slowest rate measured (~80 ns per
+# quadrature point per component: narrow Laplace/Student-t spikes); typical targets run at 20-40.
+COST_BUDGET = 12_000_000
+MIN_AFFORDABLE = 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,11 +126,44 @@ def reverse_kl_grid(p, mu: np.ndarray, log_sigma: np.ndarray) -> np.ndarray:
     count = np.searchsorted(b, hi, side="left") - first
     out = np.empty(mu.size)
     order = np.argsort(count, kind="stable")
-    for k in range(0, mu.size, _CHUNK):
-        rows = order[k:k + _CHUNK]
+    per_row = (len(Q_OFFSETS) - 1) * len(LEAN_T)
+    k = 0
+    while k < mu.size:
+        # rows are sorted by their edge count, so the chunk's last row is its widest
+        widest = int(count[order[min(k + _CHUNK, mu.size) - 1]])
+        n = max(1, min(_CHUNK, _CHUNK_POINTS // (per_row + widest * len(LEAN_T))))
+        rows = order[k:k + n]
         out[rows] = _reverse_rows(pm, b, mu[rows], s[rows], sigma[rows], first[rows],
                                   count[rows], hi[rows])
+        k += n
     return np.maximum(out, 0.0).reshape(shape)
+
+
+def grid_cost(p, size: int = DEFAULT_SIZE) -> int:
+    """What :func:`kl_landscape` ``(p, size=size)`` costs, in quadrature points × components
+    (the reverse grid dominates; CPU time is ~20-80 ns per unit).  Cheap: no density is
+    evaluated."""
+    pm = as_mixture(p)
+    mu, ls = default_axes(pm, size)
+    sigma = np.exp(ls)[:, None]
+    b = pm.log_breakpoints
+    count = (np.searchsorted(b, mu + _Q_REACH * sigma, side="left")
+             - np.searchsorted(b, mu - _Q_REACH * sigma, side="right"))
+    points = int((count + len(Q_OFFSETS) - 1).sum()) * len(LEAN_T)
+    return points * len(pm._active)
+
+
+def affordable_size(p, size: int = DEFAULT_SIZE, budget: int = COST_BUDGET) -> int:
+    """The largest grid size ≤ ``size`` (a multiple of 10 when reduced, at least
+    MIN_AFFORDABLE) whose :func:`grid_cost` is within ``budget``."""
+    size = _check_size(size)
+    cost = grid_cost(p, size)
+    if cost <= budget:
+        return size
+    n = max(MIN_AFFORDABLE, int(size * math.sqrt(budget / cost)) // 10 * 10)
+    while n > MIN_AFFORDABLE and grid_cost(p, n) > budget:
+        n -= 10
+    return n
 
 
 def _reverse_rows(p, b, mu, s, sigma, first, count, hi):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.landscape import kl_landscape
+from explorer.landscape import affordable_size, kl_landscape
 from explorer.presets import mixture
 from explorer.state import LAND_SIZES
 from explorer.teaching_figures import landscape_figure
@@ -39,15 +39,25 @@ def _landscape(key, size):
     return kl_landscape(mixture(key), size=size)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _affordable(key, size):
+    return affordable_size(mixture(key), size)
+
+
 q_fwd, _, reason = forward_fit(key)
 rev, optima = reverse_fit(state)
-land = _landscape(key, state.land_size)
+size = _affordable(key, state.land_size)
+land = _landscape(key, size)
 fig = landscape_figure(land, [o.q for o in optima], forward_opt=q_fwd, path=rev.path,
                        start=rev.start, unit=state.unit, reason=reason)
 st.plotly_chart(fig, key="landscape_chart",
                 config={"displaylogo": False, "toImageButtonOptions": {
                     "format": "png", "filename": "kl-explorer-landscape", "scale": 2}})
 forward_note(st, reason)
+if size < state.land_size:
+    st.caption(f"Grid reduced to {size} × {size} for this target: its narrow or heavy-tailed "
+               f"components make a {state.land_size} × {state.land_size} grid cost more than "
+               "a shared server gives one view (about a second of computing).")
 mu, sigma = q_text(rev.q)
 start = (f"N({q_text(rev.start)[0]}, {q_text(rev.start)[1]}²)" if rev.start is not None
          else "its start")
