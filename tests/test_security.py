@@ -248,3 +248,23 @@ def test_the_longest_valid_link_stays_far_below_the_servers_limit():
     query = urlencode(state.to_query())
     assert 3000 < len(query) < 8000
     assert AppState.from_query(parse_qs(query)) == (state, [])
+
+
+def test_streamlits_clear_cache_message_leaves_the_numerics_cache_alone():
+    """Any websocket client can send clear_cache; Streamlit's handler (run here as it is) wipes
+    st.cache_data for everyone, but the fits stay cached."""
+    from streamlit.runtime.app_session import AppSession
+
+    from views import common
+
+    run({"p": "three"})
+    key = AppState.from_query({"p": "three"})[0].key()
+    assert common.reverse_best.cache_info().currsize > 0
+
+    class Session:  # what the handler touches besides the global caches
+        _session_state: dict = {}
+
+    AppSession._handle_clear_cache_request(Session())
+    hits = common.reverse_best.cache_info().hits
+    common.reverse_best(key)
+    assert common.reverse_best.cache_info().hits == hits + 1  # served from the cache

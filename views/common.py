@@ -11,6 +11,7 @@ every run the state is written to the address bar (``st.query_params``).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import streamlit as st
@@ -132,7 +133,15 @@ def seed_ranged(key: str, value: float, lo: float, hi: float, step: float) -> fl
 
 
 # --- cached computations (keys are plain hashable tuples) -------------------------------------
-@st.cache_data(max_entries=64, show_spinner=False)
+def shared_cache(maxsize: int):
+    """The cache of the expensive numerics (fits, landscapes), owned by the app.  Any websocket
+    client can send Streamlit's clear-cache message, and Streamlit 1.67 has no option to refuse
+    it: it wipes st.cache_data and st.cache_resource for every visitor.  It cannot reach this
+    one (a thread-safe LRU of immutable results: frozen fits, read-only arrays)."""
+    return functools.lru_cache(maxsize=maxsize)
+
+
+@shared_cache(64)
 def forward_fit(key: tuple) -> tuple[Normal | None, float, str | None]:
     """(q, KL(p‖q) nats, None) or (None, ∞, reason) where no Gaussian has finite KL(p‖q)."""
     try:
@@ -142,13 +151,13 @@ def forward_fit(key: tuple) -> tuple[Normal | None, float, str | None]:
     return fit.q, fit.kl, None
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@shared_cache(64)
 def reverse_best(key: tuple):
     """The best reverse fit with every local optimum found (Fit.local_optima)."""
     return fit_gaussian(mixture(key), "reverse")
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@shared_cache(128)
 def reverse_from(key: tuple, mean: float, std: float):
     """The reverse fit reached from N(mean, std²)."""
     return fit_gaussian(mixture(key), "reverse", init=Normal(mean, std))

@@ -18,6 +18,7 @@ from views.common import (
     render_start_controls,
     reverse_fit,
     seed,
+    shared_cache,
 )
 
 state = get_state()
@@ -34,12 +35,12 @@ st.select_slider("Grid resolution (points per axis)", LAND_SIZES, key="land_size
 state = get_state()
 
 
-@st.cache_data(max_entries=16, show_spinner="Computing the landscape…")
+@shared_cache(16)
 def _landscape(key, size):
     return kl_landscape(mixture(key), size=size)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@shared_cache(256)
 def _affordable(key, size):
     return affordable_size(mixture(key), size)
 
@@ -47,7 +48,8 @@ def _affordable(key, size):
 q_fwd, _, reason = forward_fit(key)
 rev, optima = reverse_fit(state)
 size = _affordable(key, state.land_size)
-land = _landscape(key, size)
+with st.spinner("Computing the landscape…"):
+    land = _landscape(key, size)
 fig = landscape_figure(land, [o.q for o in optima], forward_opt=q_fwd, path=rev.path,
                        start=rev.start, unit=state.unit, reason=reason)
 st.plotly_chart(fig, key="landscape_chart",
