@@ -12,6 +12,8 @@ Query-string schema (every key optional)::
     c    custom target, 1–6 components, comma-separated, each
          n:weight:mean:std | l:weight:loc:scale | t:weight:loc:scale:nu
          e.g. c=n:0.5:-3:1,t:0.5:3:1:2
+         (at most MAX_NARROW components narrower than 1 % of the locations' spread when
+         one of them is t or l: the cost cap of issue 13)
          (c wins over p; a c equal to a preset is written as p)
     u    unit: nats | bits                                                   (default nats)
     rs   reverse-KL start: best | c<k> (component k, 1-based) | m:<mean>     (default best)
