@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # `streamlit run` adds it; AppTest and other runners may not
     sys.path.insert(0, str(ROOT))
 
-from views.common import get_state, link_warnings, load_state, sync_url  # noqa: E402
+from views.common import as_text, get_state, link_warnings, load_state, sync_url  # noqa: E402
 from views.sidebar import render_target_builder, render_unit  # noqa: E402
 
 PAGES = [
@@ -56,8 +56,9 @@ PAGES = [
     ("views/heavy_tails.py", "Heavy tails", "heavy-tails", ":material/show_chart:"),
 ]
 
-st.set_page_config(page_title="KL Explorer", page_icon=":material/compare_arrows:",
-                   layout="wide")
+# An emoji icon: Streamlit draws it as an inline data: SVG favicon.  (A ":material/…:" page icon
+# is fetched from fonts.gstatic.com on every view; the page icons below use the bundled font.)
+st.set_page_config(page_title="KL Explorer", page_icon="⚖️", layout="wide")
 load_state()
 pages = [st.Page(path, title=title, icon=icon, default=not url, url_path=url or None)
          for path, title, url, icon in PAGES if (ROOT / path).is_file()]
@@ -66,6 +67,6 @@ if page.url_path not in ("discrete", "heavy-tails"):  # pages that ignore the ta
     render_target_builder()
 render_unit()
 for message in link_warnings():
-    st.warning(message, icon="⚠️")
+    st.warning(as_text(message), icon="⚠️")  # it quotes the link: text, never Markdown
 page.run()
 sync_url(get_state())

@@ -12,7 +12,12 @@ Prints:
   forth re-renders from cache), i.e. Streamlit's own floor; the ratios say what our computation
   adds on top of it.
 
-Run: python benchmarks/bench_app.py [--changes 12]
+With ``--users N`` it measures instead what one server process does under N simultaneous visitors
+(N pages of one Chromium, each changing the target at the same moment): the median and worst time
+until each page shows its new fit, against one visitor alone.  One Streamlit process computes on
+about one core, so latency grows roughly with N; README's deploy section says what to do about it.
+
+Run: python benchmarks/bench_app.py [--changes 12] [--users 20]
 """
 
 from __future__ import annotations
@@ -60,10 +65,61 @@ def timed(action, wait) -> float:
     return time.perf_counter() - t0
 
 
+# In the page: from now on, poll every 10 ms until the forward fit has the given peak, and note
+# the time (page clock) in window.__klDone; returns the start time.
+WATCH = """([name, peak]) => {
+    const start = performance.now();
+    window.__klDone = null;
+    const check = new Function('return (' + arguments[1] + ')')();
+    const id = setInterval(() => {
+        if (check([name, peak])) { window.__klDone = performance.now(); clearInterval(id); }
+    }, 10);
+    return start;
+}"""
+
+
+def concurrent(users: int, rounds: int) -> None:
+    """Median and worst latency of a target change with ``users`` pages changing at once."""
+    with streamlit_server() as url, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pages = [context.new_page() for _ in range(users)]
+        for page in pages:
+            page.goto(url)
+        for page in pages:
+            page.wait_for_function(PEAK_OF, arg=["forward fit q", forward_peak([-3, 3])],
+                                   timeout=300_000)
+            wait_for_app_idle(page, 300_000)
+        per_change = []
+        for r in range(rounds):
+            starts = []
+            for k, page in enumerate(pages):  # a different target on every page, every round
+                m2 = 3.5 + 0.25 * r + 0.01 * k
+                watch = WATCH.replace("arguments[1]", repr(PEAK_OF))
+                starts.append((page, page.evaluate(watch, ["forward fit q",
+                                                           forward_peak([-3, m2])])))
+                box = page.locator(".st-key-c2_loc input")
+                box.fill(f"{m2:g}")
+                box.press("Enter")
+            for page, t0 in starts:
+                page.wait_for_function("() => window.__klDone !== null", timeout=600_000)
+                per_change.append(page.evaluate("() => window.__klDone") - t0)
+                wait_for_app_idle(page, 300_000)
+        browser.close()
+    print(f"{users} simultaneous visitors, {rounds} rounds: target change until the new fit is "
+          f"drawn: median {statistics.median(per_change):.0f} ms, worst {max(per_change):.0f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--changes", type=int, default=12, help="interactions to time (≥ 10)")
+    ap.add_argument("--users", type=int, default=0,
+                    help="measure N simultaneous visitors (and 1 alone) instead")
     args = ap.parse_args()
+    if args.users:
+        concurrent(1, 3)
+        concurrent(args.users, 3)
+        return
 
     t0 = time.perf_counter()
     with streamlit_server() as url, sync_playwright() as pw:

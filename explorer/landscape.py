@@ -28,10 +28,15 @@ from explorer.distributions import (
     as_mixture,
 )
 from explorer.grid import x_range
-from explorer.objectives import gaussian_cross_entropy, reverse_kl
+from explorer.objectives import gaussian_cross_entropy, reverse_kl, reverse_node_count
 
 DEFAULT_SIZE = 120
 MAX_SIZE = 400
+# What a grid may cost (see grid_cost): about 1 CPU-s at the slowest rate measured (~42 ns per
+# quadrature point per component with the 8-point rule of explorer.objectives: narrow Laplace
+# spikes, two Normals); three Normals run at ~23, Student-t ν = 0.1 at ~34.
+COST_BUDGET = 24_000_000
+MIN_AFFORDABLE = 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +107,29 @@ def reverse_kl_grid(p, mu: np.ndarray, log_sigma: np.ndarray) -> np.ndarray:
     c, pc = as_mixture(p).centred
     mu, log_sigma = np.broadcast_arrays(np.asarray(mu, float), np.asarray(log_sigma, float))
     return np.maximum(reverse_kl(pc, mu - c, log_sigma), 0.0)
+
+
+def grid_cost(p, size: int = DEFAULT_SIZE) -> int:
+    """What :func:`kl_landscape` ``(p, size=size)`` costs, in quadrature points × components
+    (the reverse grid dominates; CPU time is ~20-80 ns per unit).  Cheap: no density is
+    evaluated."""
+    c, pc = as_mixture(p).centred
+    mu, ls = default_axes(pc, size)
+    m, s = np.meshgrid(mu - c, ls)
+    return int(reverse_node_count(pc, m.ravel(), np.exp(s.ravel())).sum()) * len(pc._active)
+
+
+def affordable_size(p, size: int = DEFAULT_SIZE, budget: int = COST_BUDGET) -> int:
+    """The largest grid size ≤ ``size`` (a multiple of 10 when reduced, at least
+    MIN_AFFORDABLE) whose :func:`grid_cost` is within ``budget``."""
+    size = _check_size(size)
+    cost = grid_cost(p, size)
+    if cost <= budget:
+        return size
+    n = max(MIN_AFFORDABLE, int(size * math.sqrt(budget / cost)) // 10 * 10)
+    while n > MIN_AFFORDABLE and grid_cost(p, n) > budget:
+        n -= 10
+    return n
 
 
 def _check_size(size) -> int:

@@ -132,7 +132,7 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
             visited[i].append(theta[i].copy())
         stuck = ~ok & (radius[idx] < 1e-13)
         flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(f[idx])))
-        ended = (ok & polish & (newton <= _DONE)) | stuck | flat
+        ended = ((ok & polish & (newton <= _DONE)) | stuck | flat) & active[idx]  # not merged
         if coarse is not None:  # a coarse descent that stalls goes on with the objective
             stalled = idx[ended & ~fine[idx]]
             if stalled.size:
@@ -146,7 +146,9 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
         rows = np.flatnonzero(~fine)
         f[rows], g[rows], h[rows] = objective(theta[rows])
     for j, (i, at) in sorted(merged.items()):  # a merged descent ends where its partner did
-        while i in merged:
+        for _ in range(k):  # follow the chain (it has no cycle: only active rows merge)
+            if i not in merged:
+                break
             i = merged[i][0]
         theta[j], f[j], g[j], h[j] = theta[i], f[i], g[i], h[i]
         visited[j] = visited[j] + visited[i][at:]

@@ -77,14 +77,28 @@ def reverse_nodes(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool = 
             np.repeat(panel_rows, RULE_T.size))
 
 
-def reverse_kl(p: Mixture, mu, log_sigma, chunk: int = 512) -> np.ndarray:
-    """KL(N(μ, σ²)‖p) alone, for arrays μ and log σ of one shape (a grid, say), ``chunk`` q at a
-    time (so the working arrays stay a few MB)."""
+def reverse_node_count(p: Mixture, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """How many quadrature nodes :func:`reverse_nodes` gives each q (nothing is evaluated)."""
+    b = p.log_breakpoints
+    inside = (np.searchsorted(b, mu + P_REACH * sigma, side="left")
+              - np.searchsorted(b, mu - P_REACH * sigma, side="right"))
+    return (inside + Q_OFFSETS.size - 1) * RULE_T.size
+
+
+def reverse_kl(p: Mixture, mu, log_sigma, chunk_points: int = 300_000) -> np.ndarray:
+    """KL(N(μ, σ²)‖p) alone, for arrays μ and log σ of one shape (a grid, say), in chunks of
+    about ``chunk_points`` quadrature nodes (so the working arrays stay a few MB whatever the
+    number of p's edges inside each q)."""
     mu, s = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(log_sigma, dtype=float))
     theta = np.stack([mu.ravel(), s.ravel()], axis=1)
+    ends = np.cumsum(reverse_node_count(p, theta[:, 0], np.exp(theta[:, 1])))
     out = np.empty(len(theta))
-    for k in range(0, len(theta), chunk):
-        out[k:k + chunk] = reverse_objective(p, theta[k:k + chunk], derivatives=False)[0]
+    k = 0
+    while k < len(theta):
+        base = ends[k - 1] if k else 0
+        stop = max(k + 1, int(np.searchsorted(ends, base + chunk_points, side="right")))
+        out[k:stop] = reverse_objective(p, theta[k:stop], derivatives=False)[0]
+        k = stop
     return out.reshape(mu.shape)
 
 

@@ -12,6 +12,8 @@ Query-string schema (every key optional)::
     c    custom target, 1–6 components, comma-separated, each
          n:weight:mean:std | l:weight:loc:scale | t:weight:loc:scale:nu
          e.g. c=n:0.5:-3:1,t:0.5:3:1:2
+         (at most MAX_NARROW components narrower than 1 % of the locations' spread when
+         one of them is t or l: the cost cap of issue 13)
          (c wins over p; a c equal to a preset is written as p)
     u    unit: nats | bits                                                   (default nats)
     rs   reverse-KL start: best | c<k> (component k, 1-based) | m:<mean>     (default best)
@@ -30,6 +32,7 @@ Query-string schema (every key optional)::
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, fields, replace
 
 from explorer.presets import (
@@ -57,6 +60,9 @@ DISC_LABEL_MAX = 24
 DISC_PROB_RANGE = (0.0, 1000.0)
 EPS_RANGE = (0.0, 1.0)
 TAIL_DF_RANGE = (0.5, 30.0)
+# Cost caps (issue 13: one link must not cost a shared server more than ~2 CPU-s).
+MAX_NARROW = 4  # components narrower than NARROW_FRACTION × the locations' spread, if one is t/l
+NARROW_FRACTION = 0.01
 
 MAX_VALUE_CHARS = 1000  # longer values are ignored whole
 MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
@@ -104,6 +110,9 @@ def check_label(i: int, label) -> str:
                          f"got {len(s)}")
     if "," in s or ":" in s:
         raise ValueError(f"outcome {i} name must not contain ',' or ':', got {_shown(s)}")
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in s):
+        raise ValueError(f"outcome {i} name must not contain control characters or line "
+                         f"breaks, got {_shown(s)}")
     return s
 
 
@@ -128,12 +137,29 @@ def check_discrete(rows) -> tuple[tuple[str, float, float], ...]:
     return tuple(out)
 
 
+def narrow_components(comps) -> tuple[int, bool]:
+    """(how many components are narrower than NARROW_FRACTION × the spread of the locations,
+    whether one of those is a Student-t or Laplace).  Many such spikes with a kink or a slow tail
+    among them multiply the reverse fit's starts and quadrature edges: six narrow Laplace
+    components cost 3.7 CPU-s on the main page and 13 CPU-s on the landscape page."""
+    spread = max(c.loc for c in comps) - min(c.loc for c in comps)
+    narrow = [c for c in comps if c.scale < NARROW_FRACTION * spread]
+    return len(narrow), any(c.family in ("t", "l") for c in narrow)
+
+
 def check_components(components) -> tuple[ComponentSpec, ...]:
     comps = tuple(c if isinstance(c, ComponentSpec) else ComponentSpec(*c) for c in components)
     if not 1 <= len(comps) <= MAX_COMPONENTS:
         raise ValueError(f"target needs 1 to {MAX_COMPONENTS} components, got {len(comps)}")
     if math.fsum(c.weight for c in comps) <= 0:
         raise ValueError("weights: all are 0; at least one component needs a weight > 0")
+    narrow, heavy = narrow_components(comps)
+    if narrow > MAX_NARROW and heavy:
+        spread = max(c.loc for c in comps) - min(c.loc for c in comps)
+        raise ValueError(f"at most {MAX_NARROW} components may be narrower than "
+                         f"{NARROW_FRACTION:g} × the spread of the locations (here "
+                         f"{NARROW_FRACTION * spread:g}) when one of them is Student-t or "
+                         f"Laplace, got {narrow}: widen some or make them all Normal")
     return comps
 
 

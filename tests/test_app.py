@@ -20,6 +20,7 @@ from explorer.distributions import Mixture, Normal
 from explorer.divergences import gaussian_kl, kl_divergence
 from explorer.figures import fmt_kl, fmt_num
 from explorer.presets import PRESETS, mixture
+from explorer.text import unescape_markdown
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60
@@ -68,7 +69,7 @@ def all_text(at: AppTest, quotes: bool = True) -> str:
     kinds = ("title", "header", "subheader", "markdown", "caption", "latex", "text", "error",
              "info", "success") + (("warning",) if quotes else ())
     for kind in kinds:
-        parts += [str(e.value) for e in getattr(at, kind)]
+        parts += [unescape_markdown(str(e.value)) for e in getattr(at, kind)]
     parts += [f"{m.label} {m.value} {m.proto.delta}" for m in at.metric]
     parts += [df.value.to_string() for df in at.dataframe]
     for c in at.get("plotly_chart"):
@@ -229,7 +230,8 @@ def test_all_weights_zero_keeps_the_typed_value_and_the_last_good_target():
     at.number_input(key="c2_w").set_value(0.0)
     rerun(at)
     assert at.number_input(key="c2_w").value == 0.0  # what the user typed stays
-    assert any("weights" in e.value and "> 0" in e.value for e in at.sidebar.error)
+    shown = [unescape_markdown(e.value) for e in at.sidebar.error]
+    assert any("weights" in e and "> 0" in e for e in shown)
     assert at.query_params == {"c": "n:0:-3:1,n:0.5:3:1"}  # last good state
     assert fit_panel(at) == before
     at.number_input(key="c2_w").set_value(1.0)
@@ -275,10 +277,11 @@ def test_heavy_tail_says_forward_fit_does_not_exist_and_shows_reverse():
     at = run_app({"p": "heavy"})
     fits = fit_panel(at)
     assert fits["forward"] == {"KL(p‖q)": "∞"}
-    errs = " ".join(e.value for e in at.main.error)
+    errs = " ".join(unescape_markdown(e.value) for e in at.main.error)
     assert "no finite Gaussian fit" in errs and "ν = 1.5" in errs
     assert fits["reverse"]["KL(p‖q)"] == "∞" and fits["reverse"]["μ"] == "0"
-    assert any("∞:" in c.value and "variance is infinite" in c.value for c in at.caption)
+    captions = [unescape_markdown(c.value) for c in at.caption]
+    assert any("∞:" in c and "variance is infinite" in c for c in captions)
     assert_no_nan(at)
     doc = json.loads(at.session_state["_kl_results_json"])
     assert doc["forward_fit"]["kl_p_q"] == "inf"
@@ -344,7 +347,7 @@ HOSTILE = [
 @pytest.mark.parametrize("params, words, kept", HOSTILE)
 def test_hostile_links_warn_and_fall_back_per_field(params, words, kept):
     at = run_app(params)
-    text = " ".join(w.value for w in at.warning)
+    text = " ".join(unescape_markdown(w.value) for w in at.warning)
     assert words in text
     assert len(text) < 3000
     assert at.query_params == kept
@@ -354,7 +357,7 @@ def test_hostile_links_warn_and_fall_back_per_field(params, words, kept):
     assert at.warning
     at.radio(key="unit").set_value("nats" if at.radio(key="unit").value == "bits" else "bits")
     rerun(at)
-    assert not [w for w in at.warning if words in w.value]
+    assert not [w for w in at.warning if words in unescape_markdown(w.value)]
 
 
 # --- teaching pages ------------------------------------------------------------------------------
@@ -388,7 +391,7 @@ def test_every_page_renders_without_nan(page, preset):
 @pytest.mark.parametrize("page", ["penalty", "landscape", "entropy", "mle"])
 def test_heavy_tails_on_teaching_pages_state_no_forward_fit(page):
     at = open_page(page, {"p": "heavy"})
-    errs = " ".join(e.value for e in at.main.error)
+    errs = " ".join(unescape_markdown(e.value) for e in at.main.error)
     assert "no finite Gaussian fit" in errs and "ν = 1.5" in errs
 
 
@@ -494,7 +497,7 @@ def test_discrete_zero_names_the_outcome_and_smoothing_makes_it_finite():
     rerun(at)
     m = metric_map(at)
     assert m["KL(P‖Q), nats"] == "∞" and m["KL(P‖Q), bits"] == "∞"
-    assert any("'rainy'" in e.value for e in at.error)
+    assert any("'rainy'" in unescape_markdown(e.value) for e in at.error)
     at.number_input(key="d_eps").set_value(0.01)
     rerun(at)
     smoothed = metrics(at)[5:10]
@@ -516,15 +519,15 @@ def test_discrete_bad_label_keeps_typed_text_and_last_good_state():
     at.text_input(key="d3_label").set_value("snow, sleet")
     rerun(at)
     assert at.text_input(key="d3_label").value == "snow, sleet"
-    assert any("outcome 3 name" in e.value for e in at.error)
+    assert any("outcome 3 name" in unescape_markdown(e.value) for e in at.error)
     assert at.query_params == {"d": "sunny:0.7:0.5,rainy:0.3:0.5,outcome 3:1:0"}
     at.text_input(key="d3_label").set_value("rainy")
     rerun(at)
-    assert any("unique" in e.value for e in at.error)
+    assert any("unique" in unescape_markdown(e.value) for e in at.error)
     at.text_input(key="d3_label").set_value("snow")
     rerun(at)
     assert at.query_params == {"d": "sunny:0.7:0.5,rainy:0.3:0.5,snow:1:0"}
-    assert not at.error or all("∞" in e.value for e in at.error)
+    assert not at.error or all("∞" in unescape_markdown(e.value) for e in at.error)
 
 
 def test_discrete_link_round_trip():
@@ -544,7 +547,7 @@ def test_heavy_tails_page():
     at = open_page("heavy-tails")
     m = metric_map(at)
     assert m["KL(p‖q), nats"] == "∞"
-    assert any("ν = 1.5" in e.value for e in at.main.error)
+    assert any("ν = 1.5" in unescape_markdown(e.value) for e in at.main.error)
     assert m["KL(q‖p), nats"] == fmt_num(kl_divergence(Normal(0, 1.4608907806432136),
                                                        mixture(PRESETS["heavy"].components)))
     at.number_input(key="tail_df").set_value(3.0)

@@ -130,6 +130,20 @@ def test_reverse_optima_of_bumps_in_wide_components_are_reference_minima(p, quad
                 assert any(_same(local.q, o.q, 1e-4) for o in fit.local_optima), local.q
 
 
+@pytest.mark.parametrize("p", [Mixture([Normal(-3, 1), Normal(3, 2)]),
+                               Mixture([Normal(-4, 0.6), Normal(0, 1), Normal(5, 2)], [3, 3, 4]),
+                               Mixture([Normal(x, 1 + x / 10) for x in range(0, 30, 6)])])
+def test_multistart_lists_every_minimum_a_grid_of_descents_finds(p):
+    # descents that meet are merged; none of the minima they lead to may be lost (or looped on)
+    optima = fit_gaussian(p, "reverse").local_optima
+    lo, hi = min(c.mean for c in p.components) - 3, max(c.mean for c in p.components) + 3
+    for mu in np.linspace(lo, hi, 9):
+        for sd in (0.3, 1.0, 3.0, (hi - lo) / 2):
+            local = fit_gaussian(p, "reverse", init=Normal(mu, sd))
+            if local.is_minimum:
+                assert any(_same(local.q, o.q, 1e-4) for o in optima), local.q
+
+
 def test_small_bump_reproducer_has_its_single_true_optimum(quad_reference):
     # the audit's case: two reported "optima", neither a minimum; the true one is N(0.0811, 9.9384)
     p = Mixture([Normal(0, 10), Normal(5, 0.3)], weights=[0.5, 0.01])

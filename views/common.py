@@ -11,6 +11,7 @@ every run the state is written to the address bar (``st.query_params``).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import streamlit as st
@@ -21,6 +22,7 @@ from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.grid import x_range
 from explorer.presets import mixture
 from explorer.state import AppState
+from explorer.text import as_text  # the one escaping helper; views import it from here
 
 STATE = "_kl_state"
 ERRORS = "_kl_errors"
@@ -115,7 +117,7 @@ def field_callback(key: str, field: str, convert=None):
 def show_error(key: str, where=None) -> None:
     msg = errors().get(key)
     if msg:
-        (where or st).error(f"{msg} — showing the last valid value.", icon="⚠️")
+        (where or st).error(f"{as_text(msg)} — showing the last valid value.", icon="⚠️")
 
 
 def seed_ranged(key: str, value: float, lo: float, hi: float, step: float) -> float:
@@ -131,7 +133,15 @@ def seed_ranged(key: str, value: float, lo: float, hi: float, step: float) -> fl
 
 
 # --- cached computations (keys are plain hashable tuples) -------------------------------------
-@st.cache_data(max_entries=64, show_spinner=False)
+def shared_cache(maxsize: int):
+    """The cache of the expensive numerics (fits, landscapes), owned by the app.  Any websocket
+    client can send Streamlit's clear-cache message, and Streamlit 1.67 has no option to refuse
+    it: it wipes st.cache_data and st.cache_resource for every visitor.  It cannot reach this
+    one (a thread-safe LRU of immutable results: frozen fits, read-only arrays)."""
+    return functools.lru_cache(maxsize=maxsize)
+
+
+@shared_cache(64)
 def forward_fit(key: tuple) -> tuple[Normal | None, float | None, str | None]:
     """(q, KL(p‖q) nats, None); (None, ∞, reason) where no Gaussian has finite KL(p‖q); and
     (None, None, reason) where the optimiser certified no minimum (never shown as a fit)."""
@@ -148,13 +158,13 @@ def forward_fit(key: tuple) -> tuple[Normal | None, float | None, str | None]:
     return fit.q, fit.kl, None
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@shared_cache(64)
 def reverse_best(key: tuple):
     """The best reverse fit with every local optimum found (Fit.local_optima)."""
     return fit_gaussian(mixture(key), "reverse")
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@shared_cache(128)
 def reverse_from(key: tuple, mean: float, std: float):
     """The reverse fit reached from N(mean, std²)."""
     return fit_gaussian(mixture(key), "reverse", init=Normal(mean, std))
@@ -313,4 +323,4 @@ def render_start_controls() -> None:
 def forward_note(where, reason: str | None) -> None:
     """The plain statement that no forward fit exists (heavy tails), where one is missing."""
     if reason:
-        where.error(reason[:1].upper() + reason[1:], icon=":material/all_inclusive:")
+        where.error(as_text(reason[:1].upper() + reason[1:]), icon=":material/all_inclusive:")

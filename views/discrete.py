@@ -11,6 +11,7 @@ from explorer.figures import discrete_figure
 from explorer.figures.entropy import js_bound
 from explorer.state import DISC_MAX, DISC_MIN, DISC_PROB_RANGE, EPS_RANGE, check_discrete
 from views.common import (
+    as_text,
     commit,
     errors,
     field_callback,
@@ -103,7 +104,7 @@ def _metrics(P: Categorical, Q: Categorical, title: str) -> None:
                    help=f"Jensen–Shannon divergence: symmetric, and never above {js_bound(unit)}.")
     for why in (P.why_infinite(Q), Q.why_infinite(P)):
         if why:
-            st.error(f"∞: {why}")
+            st.error(f"∞: {as_text(why)}")  # names an outcome: user text
 
 
 _metrics(P, Q, "P and Q as entered")

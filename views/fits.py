@@ -18,6 +18,7 @@ from explorer.figures import (
 )
 from explorer.presets import mixture
 from views.common import (
+    as_text,
     commit,
     field_callback,
     forward_fit,
@@ -79,7 +80,7 @@ show_chart(lambda stacked: _fits_figure(key, q_fwd, q_rev, tuple(others), unit, 
 def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
     if q is None:
         col.metric(f"{name}: KL(p‖q), {unit}", "∞" if kl_fwd == math.inf else "—")
-        col.error(reason or "No Gaussian has finite KL(p‖q).")
+        col.error(as_text(reason or "No Gaussian has finite KL(p‖q)."))
         return
     kpq, kqp = kl_both(key, q.mean, q.std)
     mu, sigma = q_text(q)
@@ -92,7 +93,7 @@ def fit_metrics(col, q: Normal | None, reason: str | None, name: str) -> None:
     d.metric(f"KL(q‖p), {unit}", kl_value(kqp, unit))
     for value, reason_of in ((kpq, (p, q)), (kqp, (q, p))):
         if value == float("inf"):
-            col.caption("∞: " + (why_infinite(*reason_of) or "the tails disagree."))
+            col.caption("∞: " + as_text(why_infinite(*reason_of) or "the tails disagree."))
 
 
 left, right = st.columns(2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.figures import landscape_figure
-from explorer.landscape import kl_landscape
+from explorer.landscape import affordable_size, kl_landscape
 from explorer.presets import mixture
 from explorer.state import LAND_SIZES
 from views.common import (
@@ -18,6 +18,7 @@ from views.common import (
     render_start_controls,
     reverse_fit,
     seed,
+    shared_cache,
     show_chart,
 )
 
@@ -36,18 +37,29 @@ st.select_slider("Grid resolution (points per axis)", LAND_SIZES, key="land_size
 state = get_state()
 
 
-@st.cache_data(max_entries=16, show_spinner="Computing the landscape…")
+@shared_cache(16)
 def _landscape(key, size):
     return kl_landscape(mixture(key), size=size)
 
 
+@shared_cache(256)
+def _affordable(key, size):
+    return affordable_size(mixture(key), size)
+
+
 q_fwd, _, reason = forward_fit(key)
 rev, optima = reverse_fit(state)
-land = _landscape(key, state.land_size)
+size = _affordable(key, state.land_size)
+with st.spinner("Computing the landscape…"):
+    land = _landscape(key, size)
 show_chart(lambda stacked: landscape_figure(
     land, [o.q for o in optima], forward_opt=q_fwd, path=rev.path, start=rev.start,
     unit=state.unit, reason=reason, stacked=stacked), "landscape_chart", "kl-explorer-landscape")
 forward_note(st, reason)
+if size < state.land_size:
+    st.caption(f"Grid reduced to {size} × {size} for this target: its narrow or heavy-tailed "
+               f"components make a {state.land_size} × {state.land_size} grid cost more than "
+               "a shared server gives one view (about a second of computing).")
 mu, sigma = q_text(rev.q)
 start = (f"N({q_text(rev.start)[0]}, {q_text(rev.start)[1]}²)" if rev.start is not None
          else "its start")

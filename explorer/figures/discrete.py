@@ -10,6 +10,7 @@ from explorer import style
 from explorer.divergences import kl_divergence
 from explorer.figures.base import _check_unit, _finish, at, panel_grid
 from explorer.figures.text import fmt
+from explorer.text import as_text
 
 
 def discrete_figure(P, Q, unit: str = "nats", stacked: bool = False) -> go.Figure:
@@ -17,7 +18,9 @@ def discrete_figure(P, Q, unit: str = "nats", stacked: bool = False) -> go.Figur
     contribution to KL(P‖Q) and to KL(Q‖P) (right).  An infinite contribution (Q(x) = 0 < P(x))
     is drawn as an "∞" marker above the bars, with the outcome named in its hover text."""
     factor = _check_unit(unit)
-    labels = list(P.labels)
+    # outcome names are user text: HTML-escaped for Plotly, on category axes (a name such as "1"
+    # or "2024-01-01" must not turn the axis numeric or into dates)
+    labels = [as_text(label, "plotly") for label in P.labels]
     kl_pq, kl_qp = kl_divergence(P, Q, unit), kl_divergence(Q, P, unit)
     fig = panel_grid(2, stacked, (
         "Probabilities P(x) and Q(x)",
@@ -48,8 +51,8 @@ def discrete_figure(P, Q, unit: str = "nats", stacked: bool = False) -> go.Figur
                 offsetgroup=key, name=f"∞ in KL({key}): {b}(x) = 0 < {a}(x)",
                 hovertemplate=(f"%{{x}}: {b}(x) = 0 < {a}(x), so {a}·log({a}/0) = ∞"
                                "<extra></extra>")), **at(stacked, 2))
-    fig.update_xaxes(title_text="outcome x", **at(stacked, 1))
-    fig.update_xaxes(title_text="outcome x", **at(stacked, 2))
+    fig.update_xaxes(title_text="outcome x", type="category", **at(stacked, 1))
+    fig.update_xaxes(title_text="outcome x", type="category", **at(stacked, 2))
     fig.update_yaxes(title_text="probability", rangemode="tozero", **at(stacked, 1))
     low = min([0.0] + finite)
     fig.update_yaxes(title_text=f"contribution ({unit})", **at(stacked, 2),
