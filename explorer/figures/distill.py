@@ -37,7 +37,7 @@ def distill_figure(targets, forward, reverse, unit: str = "nats",
                                            "dash": "solid" if j == 0 else "dot"},
                                      marker={"size": 8 if j == 0 else 5},
                                      hovertemplate="s(%{x}) = %{y:.4g}<extra></extra>"))
-    fig.update_xaxes(title_text="token (in order: the student is a Gaussian over positions)")
+    fig.update_xaxes(title_text="token (in order)", type="category")  # "0".."9" are names
     fig.update_yaxes(title_text="probability", rangemode="tozero")
     return _finish(fig, height=340, stacked=stacked, hovermode="closest")
 

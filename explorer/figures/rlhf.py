@@ -53,7 +53,7 @@ def rlhf_figure(reference, policy, frontier, current: tuple[float, float], ends:
                                   f"E[r] = {fmt(reward)}",
                              marker={"size": 14, "color": style.ACCENT, "symbol": "circle"},
                              hovertemplate="current β<extra></extra>"), **at(stacked, 2))
-    fig.update_xaxes(title_text="response", **at(stacked, 1))
+    fig.update_xaxes(title_text="response", type="category", **at(stacked, 1))
     fig.update_yaxes(title_text="probability", rangemode="tozero", **at(stacked, 1))
     fig.update_xaxes(title_text=f"KL(π*‖π_ref), {unit}", rangemode="tozero", **at(stacked, 2))
     fig.update_yaxes(title_text="expected reward E[r]", **at(stacked, 2))
