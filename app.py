@@ -14,6 +14,9 @@ Pages (url_path — file):
     mle           views/mle.py          MLE is forward KL
     discrete      views/discrete.py     Discrete distributions
     heavy-tails   views/heavy_tails.py  Heavy tails
+    rlhf          views/rlhf.py         RLHF: the β leash, and DPO
+    estimators    views/estimators.py   KL estimators k1, k2, k3
+    distill       views/distill.py      Distillation and temperature
 
 Widget keys (stable; tests and browser tests rely on them; charts are st.plotly_chart keys, so
 the DOM has .st-key-<key> around each):
@@ -28,6 +31,10 @@ the DOM has .st-key-<key> around each):
     discrete:    d_n, d{i}_label, d{i}_p, d{i}_q (i = 1…10), d_eps; discrete_chart
                  (no target builder in the sidebar on this page, nor on heavy-tails)
     heavy-tails: tail_df, tail_use (button: use t(0,1,ν) as the target); tails_chart
+    rlhf:        rl_n, rl{i}_label, rl{i}_ref, rl{i}_r (i = 1…10), rl_beta, dpo_w, dpo_l;
+                 rlhf_chart
+    estimators:  k_setting, k_mu, k_n, k_r, k_seed; estimators_chart; table k_table
+    distill:     dt_n, dt{i}_label, dt{i}_z (i = 1…12), dt_T; distill_chart, temperature_chart
 Session-state hooks for tests: "_kl_results_json" holds the JSON the download button serves.
 """
 
@@ -54,7 +61,11 @@ PAGES = [
     ("views/mle.py", "MLE is forward KL", "mle", ":material/scatter_plot:"),
     ("views/discrete.py", "Discrete distributions", "discrete", ":material/bar_chart:"),
     ("views/heavy_tails.py", "Heavy tails", "heavy-tails", ":material/show_chart:"),
+    ("views/rlhf.py", "RLHF: the β leash, and DPO", "rlhf", ":material/tune:"),
+    ("views/estimators.py", "KL estimators k1, k2, k3", "estimators", ":material/casino:"),
+    ("views/distill.py", "Distillation and temperature", "distill", ":material/school:"),
 ]
+NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill")  # pages without p
 
 # An emoji icon: Streamlit draws it as an inline data: SVG favicon.  (A ":material/…:" page icon
 # is fetched from fonts.gstatic.com on every view; the page icons below use the bundled font.)
@@ -63,7 +74,7 @@ load_state()
 pages = [st.Page(path, title=title, icon=icon, default=not url, url_path=url or None)
          for path, title, url, icon in PAGES if (ROOT / path).is_file()]
 page = st.navigation(pages)
-if page.url_path not in ("discrete", "heavy-tails"):  # pages that ignore the target
+if page.url_path not in NO_TARGET:  # pages that ignore the target
     render_target_builder()
 render_unit()
 for message in link_warnings():

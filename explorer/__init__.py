@@ -7,6 +7,7 @@
 """
 
 from explorer.discrete import Categorical
+from explorer.distill import fit_student, soft_targets, t2_curve
 from explorer.distributions import Laplace, Mixture, Normal, StudentT
 from explorer.divergences import (
     cross_entropy,
@@ -16,7 +17,9 @@ from explorer.divergences import (
     to_unit,
     why_infinite,
 )
+from explorer.estimators import discrete_exact, gaussian_exact, gradient_check, k_values
 from explorer.fitting import Fit, NoFiniteFitError, fit_gaussian
+from explorer.rlhf import frontier, tilt, tilted_policy
 
 __all__ = [
     "Categorical",
@@ -33,4 +36,7 @@ __all__ = [
     "kl_divergence",
     "to_unit",
     "why_infinite",
+    # KL in modern ML (issue 9)
+    "discrete_exact", "fit_student", "frontier", "gaussian_exact", "gradient_check", "k_values",
+    "soft_targets", "t2_curve", "tilt", "tilted_policy",
 ]

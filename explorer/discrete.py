@@ -15,7 +15,7 @@ from scipy.special import entr, rel_entr
 
 from explorer.distributions import check_real
 
-MAX_OUTCOMES = 10
+MAX_OUTCOMES = 12  # the distillation page has up to 12 tokens
 
 
 @dataclass(frozen=True, init=False)

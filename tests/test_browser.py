@@ -31,6 +31,7 @@ if not Path(CHROMIUM).exists():
 playwright_api = pytest.importorskip("playwright.sync_api")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
+PAGES += ["rlhf", "estimators", "distill"]  # issue 9
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +197,8 @@ def test_dragging_the_manual_q_updates_its_kl_values_and_the_link(server, page):
 # --- readable at every width: phone (390 px) and desktop, light and dark ------------------------
 CHART_KEYS = {"": "fits_chart", "penalty": "penalty_chart", "landscape": "landscape_chart",
               "entropy": "entropy_chart", "mle": "mle_chart", "discrete": "discrete_chart",
-              "heavy-tails": "tails_chart"}
+              "heavy-tails": "tails_chart", "rlhf": "rlhf_chart",
+              "estimators": "estimators_chart", "distill": "distill_chart"}
 # Every text box Plotly draws outside the traces: subplot titles and notes, legends, colour bars,
 # axis titles.  None may overlap another in a chart that is shown.
 OVERLAPS_JS = """() => {

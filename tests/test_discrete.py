@@ -102,8 +102,8 @@ def test_random_categoricals_against_the_sum(pq):
 
 
 @pytest.mark.parametrize(("make", "match"), [
-    (lambda: Categorical([]), r"Categorical probs: need 1 to 10 outcomes, got 0"),
-    (lambda: Categorical([0.1] * 11), r"Categorical probs: need 1 to 10 outcomes, got 11"),
+    (lambda: Categorical([]), r"Categorical probs: need 1 to 12 outcomes, got 0"),
+    (lambda: Categorical([0.1] * 13), r"Categorical probs: need 1 to 12 outcomes, got 13"),
     (lambda: Categorical([0.5, -0.1]), r"Categorical probs\[1\] must be in"),
     (lambda: Categorical([0.5, math.nan]), r"Categorical probs\[1\] must be a finite number"),
     (lambda: Categorical([math.inf, 1]), r"Categorical probs\[0\] must be a finite number"),

@@ -1,0 +1,38 @@
+"""What the /rlhf, /estimators and /distill pages share: their part of the state
+(``AppState.mlkl``), committed with validation, and user text shown as plain text."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from views.common import as_text, commit, errors, get_state
+
+__all__ = ["as_text", "commit_ml", "ml", "ml_callback"]
+
+
+def ml():
+    return get_state().mlkl
+
+
+def commit_ml(key: str, **changes) -> bool:
+    """Apply ``changes`` to the ML pages' state; on ValueError keep the last good state and
+    record the message under ``key``."""
+    try:
+        new = ml().with_(**changes)
+    except ValueError as e:
+        errors()[key] = str(e)
+        return False
+    return commit(key, mlkl=new)
+
+
+def ml_callback(key: str, field: str, convert=None):
+    def callback():
+        value = st.session_state[key]
+        try:
+            value = convert(value) if convert else value
+        except (TypeError, ValueError) as e:
+            errors()[key] = str(e)
+            return
+        commit_ml(key, **{field: value})
+
+    return callback
