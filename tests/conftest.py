@@ -106,3 +106,31 @@ def quad_reference():
 @pytest.fixture(scope="session")
 def rng():
     return np.random.default_rng(20240611)
+
+
+# --- browser tests: one app server and one Chromium per module, a fresh 1400 px page per test ---
+@pytest.fixture(scope="module")
+def server():
+    from browser_support import streamlit_server
+
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser_support import launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = launch_chromium(pw)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    context.close()

@@ -15,9 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from browser_support import (
     CHROMIUM,
-    launch_chromium,
     plotly_trace_count,
-    streamlit_server,
     wait_for_app_idle,
 )
 
@@ -32,28 +30,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
 PAGES += ["rlhf", "estimators", "distill"]  # issue 9
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        b = launch_chromium(pw)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    yield pg
-    context.close()
 
 
 def open_app(page, url: str, chart_key: str = "fits_chart") -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from browser_support import CHROMIUM, launch_chromium, streamlit_server, wait_for_app_idle
+from browser_support import CHROMIUM, wait_for_app_idle
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,8 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
+PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails", "rlhf",
+         "estimators", "distill"]
 IMG = "![i](//evil.invalid/px.png)"
 LINK = "[x](//evil.invalid/phish)"
 HTML = "<a href='//evil.invalid'>x</a>"
@@ -36,28 +37,6 @@ LABELS = ["[phish](//evil.in)", "![i](//evil.in/p.png)", "<a href=//evil.in>x</a
 IN_ALERTS = ('[data-testid="stAlert"] :is(img, a, iframe, b, strong, em, code, h1, h2, h3, '
              'h4, h5, h6, span[class*="katex"])')
 IN_CHARTS = ".js-plotly-plot :is(a, b, img)"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        b = launch_chromium(pw)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    yield pg
-    context.close()
 
 
 def hostile_link(server: str, path: str) -> str:

@@ -99,8 +99,9 @@ def commit(key: str, **changes) -> bool:
     return True
 
 
-def field_callback(key: str, field: str, convert=None):
-    """on_change callback writing widget ``key``'s value into state ``field``."""
+def field_callback(key: str, field: str, convert=None, apply=None):
+    """on_change callback writing widget ``key``'s value into state ``field`` (through
+    ``apply(key, **changes)``, default :func:`commit`)."""
 
     def callback():
         value = st.session_state[key]
@@ -109,7 +110,7 @@ def field_callback(key: str, field: str, convert=None):
         except (TypeError, ValueError) as e:
             errors()[key] = str(e)
             return
-        commit(key, **{field: value})
+        (apply or commit)(key, **{field: value})
 
     return callback
 

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import streamlit as st
-
-from views.common import as_text, commit, errors, get_state
+from views.common import as_text, commit, errors, field_callback, get_state
 
 __all__ = ["as_text", "commit_ml", "ml", "ml_callback"]
 
@@ -26,13 +24,5 @@ def commit_ml(key: str, **changes) -> bool:
 
 
 def ml_callback(key: str, field: str, convert=None):
-    def callback():
-        value = st.session_state[key]
-        try:
-            value = convert(value) if convert else value
-        except (TypeError, ValueError) as e:
-            errors()[key] = str(e)
-            return
-        commit_ml(key, **{field: value})
-
-    return callback
+    """on_change callback writing widget ``key``'s value into the ML pages' ``field``."""
+    return field_callback(key, field, convert, apply=commit_ml)
