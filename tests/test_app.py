@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from explorer.distributions import Mixture, Normal
 from explorer.divergences import gaussian_kl, kl_divergence
 from explorer.figures import fmt_kl, fmt_num
+from explorer.fitting import fit_gaussian
 from explorer.presets import PRESETS, mixture
 from explorer.text import unescape_markdown
 
@@ -562,3 +563,12 @@ def test_heavy_tails_page():
     at.switch_page("views/fits.py")
     rerun(at)
     assert fit_panel(at)["forward"]["σ"] == fmt_num(math.sqrt(3))
+
+
+def test_entropy_page_on_a_target_without_forward_fit_shows_the_reverse_numbers():
+    at = open_page("entropy", {"p": "heavy"})
+    assert any("reverse fit's numbers" in str(i.value) for i in at.info)
+    p = mixture(PRESETS["heavy"].components)
+    rev = fit_gaussian(p, "reverse").q
+    assert metric_map(at)["KL(q‖p), nats"] == fmt_num(kl_divergence(rev, p))
+    assert metric_map(at)["KL(p‖q), nats"] == "∞"

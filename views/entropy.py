@@ -62,17 +62,17 @@ st.radio("Numbers for", ENT_QS, key="ent_q", horizontal=True, format_func=LABELS
          on_change=field_callback("ent_q", "ent_q"))
 state = get_state()
 q = {"forward": q_fwd, "reverse": rev.q, "manual": manual_q(state)}[state.ent_q]
-if q is None:
-    st.info("There is no forward fit for this target; pick the reverse fit or your own q.")
-else:
-    nums = _numbers(key, q.mean, q.std)
-    mu, sigma = q_text(q)
-    st.markdown(f"q = N({mu}, {sigma}²)")
-    cols = st.columns(5)
-    for col, (name, value) in zip(cols, nums.items(), strict=True):
-        col.metric(f"{name}, {unit}", kl_value(value, unit))
-    hp, hpq, kl = nums["H(p)"], nums["H(p,q)"], nums["KL(p‖q)"]
-    if math.isfinite(hpq):
-        st.caption(f"Check: H(p) + KL(p‖q) = {kl_value(hp + kl, unit)} = H(p,q) "
-                   f"{kl_value(hpq, unit)} {unit}. JS ≤ {js_bound(unit)}. Differential "
-                   "entropy H(p) can be negative; the KL never is.")
+if q is None:  # the default choice, on a target with no forward fit: the reverse fit instead
+    st.info("There is no forward fit for this target, so these are the reverse fit's numbers.")
+    q = rev.q
+nums = _numbers(key, q.mean, q.std)
+mu, sigma = q_text(q)
+st.markdown(f"q = N({mu}, {sigma}²)")
+cols = st.columns(5)
+for col, (name, value) in zip(cols, nums.items(), strict=True):
+    col.metric(f"{name}, {unit}", kl_value(value, unit))
+hp, hpq, kl = nums["H(p)"], nums["H(p,q)"], nums["KL(p‖q)"]
+if math.isfinite(hpq):
+    st.caption(f"Check: H(p) + KL(p‖q) = {kl_value(hp + kl, unit)} = H(p,q) "
+               f"{kl_value(hpq, unit)} {unit}. JS ≤ {js_bound(unit)}. Differential "
+               "entropy H(p) can be negative; the KL never is.")
