@@ -572,3 +572,35 @@ def test_entropy_page_on_a_target_without_forward_fit_shows_the_reverse_numbers(
     rev = fit_gaussian(p, "reverse").q
     assert metric_map(at)["KL(q‖p), nats"] == fmt_num(kl_divergence(rev, p))
     assert metric_map(at)["KL(p‖q), nats"] == "∞"
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("c1_scale", 1e-6, ["std/scale", "0.001", "1000"]),
+    ("c1_scale", 1e6, ["std/scale", "0.001", "1000"]),
+    ("c2_loc", 1e9, ["mean/location", "-1000", "1000"]),
+])
+def test_out_of_range_typed_values_are_rejected_with_their_range(key, value, words):
+    at = run_app()
+    before = dict(at.query_params)
+    at.number_input(key=key).set_value(value)
+    rerun(at)
+    shown = " ".join(unescape_markdown(e.value) for e in at.sidebar.error)
+    assert all(w in shown for w in words), shown
+    assert at.number_input(key=key).value == value  # what the user typed stays
+    assert dict(at.query_params) == before  # the last good state
+
+
+def test_a_stale_target_error_does_not_survive_a_trip_to_another_page():
+    at = run_app()
+    at.number_input(key="c1_w").set_value(0.0)
+    at.number_input(key="c2_w").set_value(0.0)
+    rerun(at)
+    assert at.sidebar.error
+    at.number_input(key="c2_w").set_value(0.5)
+    rerun(at)
+    at.switch_page("views/penalty.py")
+    rerun(at)
+    assert not at.sidebar.error
+    at.switch_page("views/fits.py")
+    rerun(at)
+    assert not at.sidebar.error and not at.error
