@@ -26,6 +26,7 @@ import argparse
 import math
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -110,6 +111,29 @@ def concurrent(users: int, rounds: int) -> None:
           f"drawn: median {statistics.median(per_change):.0f} ms, worst {max(per_change):.0f} ms")
 
 
+HELLO = 'import streamlit as st\nst.title("Hello")\nst.write("world")\n'
+
+
+def hello_world_cold_start() -> tuple[float, float]:
+    """A one-line Streamlit app measured the same way, in the same run: the floor that
+    Streamlit and a cold browser set for any app."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "hello.py"
+        script.write_text(HELLO)
+        t0 = time.perf_counter()
+        with streamlit_server(script=script) as url, sync_playwright() as pw:
+            t_server = time.perf_counter() - t0
+            browser = launch_chromium(pw)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            t1 = time.perf_counter()
+            page.goto(url)
+            page.wait_for_function("() => document.body.innerText.includes('world')",
+                                   timeout=120_000)
+            t_first = time.perf_counter() - t1
+            browser.close()
+    return t_server, t_first
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--changes", type=int, default=12, help="interactions to time (≥ 10)")
@@ -121,6 +145,7 @@ def main() -> None:
         concurrent(args.users, 3)
         return
 
+    hello_server, hello_first = hello_world_cold_start()
     t0 = time.perf_counter()
     with streamlit_server() as url, sync_playwright() as pw:
         t_server = time.perf_counter() - t0
@@ -178,6 +203,10 @@ def main() -> None:
     print(f"{'measure':52s} {'median':>10s} {'vs floor':>9s}")
     print(f"{'server start (until /_stcore/health answers)':52s} {t_server:9.2f}s")
     print(f"{'cold start: first navigation to both fits drawn':52s} {t_first:9.2f}s")
+    print(f"{'baseline: hello-world app, server start':52s} {hello_server:9.2f}s")
+    print(f"{'baseline: hello-world app, first navigation drawn':52s} {hello_first:9.2f}s")
+    print(f"{'cold start minus hello world (server + first view)':52s} "
+          f"{t_server + t_first - hello_server - hello_first:+9.2f}s")
     print(f"{f'change the target, new fits drawn (n={len(fit_times)})':52s} "
           f"{ms(fit_times):8.0f}ms {ms(fit_times) / floor:8.2f}x")
     if manual_times:

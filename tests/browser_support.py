@@ -32,10 +32,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout: float = 90.0):
-    """Yield the base URL of a fresh ``streamlit run app.py`` on 127.0.0.1; stop it after."""
+def streamlit_server(timeout: float = 90.0, script: Path | None = None):
+    """Yield the base URL of a fresh ``streamlit run app.py`` (or ``script``) on 127.0.0.1;
+    stop it after."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or REPO / "app.py"),
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--global.developmentMode", "false"]
