@@ -232,11 +232,17 @@ class Mixture:
     def _interacting_normal_edges(self) -> list[np.ndarray]:
         if len(self._active) == 1:
             return []
+        _ = self._switch_edges  # computes _switch_spans: {component: [(switch, ladder reach)]}
         kept = []
         for j, (_, c) in enumerate(self._active):
             if not isinstance(c, Normal):
                 continue
             e = c.breakpoints
+            # where j takes part in a switch, that switch's ladder already resolves log p
+            for x0, span in self._switch_spans.get(j, ()):
+                e = e[np.abs(e - x0) > span]
+            if e.size < 2:
+                continue
             mid = 0.5 * (e[:-1] + e[1:])
             logs = self._weighted_logs(np.concatenate([e, mid]))
             total = _logsumexp0(logs)
@@ -260,6 +266,7 @@ class Mixture:
         points with their ladders of edges): found pair by pair over the whole line (exactly,
         from a quadratic, for two Normals), not only inside p's own panels, since a wide q
         reaches far beyond them."""
+        object.__setattr__(self, "_switch_spans", {})
         if len(self._active) == 1:
             return np.empty(0), np.empty(0)
         found = [(x, i, j) for i in range(len(self._active))
@@ -270,6 +277,7 @@ class Mixture:
         logs = self._weighted_logs(x)
         top = logs.max(axis=0)
         ladders, centres = [], []
+        spans: dict[int, list[tuple[float, float]]] = {}
         for k, (x0, i, j) in enumerate(found):
             # a crossing of the pair that dominates there (ties with a twin component allowed)
             if min(logs[i, k], logs[j, k]) < top[k] - 1e-6 * (1.0 + abs(top[k])):
@@ -278,13 +286,16 @@ class Mixture:
             slope = abs(float(ci.dlogpdf(x0) - cj.dlogpdf(x0)))
             centres.append(x0)
             ladders.append([x0])
-            if slope > 0:
+            if slope > 1e-250:  # below, the two terms are one to rounding: no transition
                 # log(e^a + e^b) is singular where a − b = iπ, i.e. π/slope off the real axis:
                 # edges at 1, 2, 4, … 64 transition widths either side keep every panel's rule far
                 # from it; beyond 64 widths the smaller term is below e^-64
                 widths = 2.0 ** np.arange(0, 7) / slope
                 ladders.append(x0 + widths)
                 ladders.append(x0 - widths)
+                for member in (i, j):
+                    spans.setdefault(member, []).append((x0, widths[-1]))
+        object.__setattr__(self, "_switch_spans", spans)
         if not ladders:
             return np.empty(0), np.empty(0)
         return np.unique(centres), np.unique(np.concatenate(ladders))
@@ -298,14 +309,17 @@ class Mixture:
             a = 0.5 * (1.0 / cj.std**2 - 1.0 / ci.std**2)
             b = -dm / cj.std**2
             c = (lwi - math.log(ci.std)) - (lwj - math.log(cj.std)) + 0.5 * (dm / cj.std) ** 2
-            if a == 0.0:
-                return [] if b == 0.0 else [ci.mean - c / b]
-            disc = b * b - 4.0 * a * c
-            if disc < 0:
-                return []
-            qq = -0.5 * (b + math.copysign(math.sqrt(disc), b))
-            roots = [qq / a] + ([c / qq] if qq != 0.0 else [])
-            return [ci.mean + y for y in roots]
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                if a == 0.0:
+                    roots = [] if b == 0.0 else [-c / b]
+                else:
+                    disc = b * b - 4.0 * a * c
+                    if disc < 0:
+                        return []
+                    qq = -0.5 * (b + math.copysign(math.sqrt(disc), b))
+                    roots = [qq / a] + ([c / qq] if qq != 0.0 else [])
+            # a root beyond the floats (near-identical components) is no switch anywhere
+            return [ci.mean + y for y in roots if math.isfinite(ci.mean + y)]
 
         def gap(x):
             return lwi + ci.logpdf(x) - lwj - cj.logpdf(x)

@@ -101,9 +101,12 @@ def _points(*dists):
                 pts.add(mp.mpf(m) + k * mp.mpf(s))
                 pts.add(mp.mpf(m) - k * mp.mpf(s))
     lo, hi = min(pts), max(pts)
+    # a mixture's dominant component may switch far outside its own range, where another
+    # distribution still has mass: search the span of every distribution involved
+    everything = [c for d in dists for c in d]
+    clo = min(mp.mpf(m) - 60 * mp.mpf(s) for (_, _f, m, s, _df) in everything)
+    chi = max(mp.mpf(m) + 60 * mp.mpf(s) for (_, _f, m, s, _df) in everything)
     for d in dists:
-        clo = min(mp.mpf(m) - 40 * mp.mpf(s) for (_, _f, m, s, _df) in d)
-        chi = max(mp.mpf(m) + 40 * mp.mpf(s) for (_, _f, m, s, _df) in d)
         for x in _switches(d, clo, chi):
             for k in [0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]:
                 pts.add(x + k)
