@@ -6,6 +6,7 @@
 3.162278
 """
 
+from explorer.alpha import alpha_divergence
 from explorer.discrete import Categorical
 from explorer.distributions import Laplace, Mixture, Normal, StudentT
 from explorer.divergences import (
@@ -26,6 +27,7 @@ __all__ = [
     "NoFiniteFitError",
     "Normal",
     "StudentT",
+    "alpha_divergence",
     "cross_entropy",
     "entropy",
     "fit_gaussian",
