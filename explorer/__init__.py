@@ -17,16 +17,20 @@ from explorer.divergences import (
     why_infinite,
 )
 from explorer.fitting import Fit, NoFiniteFitError, fit_gaussian
+from explorer.mvnormal import MvNormal
+from explorer.vi2d import elbo
 
 __all__ = [
     "Categorical",
     "Fit",
     "Laplace",
     "Mixture",
+    "MvNormal",
     "NoFiniteFitError",
     "Normal",
     "StudentT",
     "cross_entropy",
+    "elbo",
     "entropy",
     "fit_gaussian",
     "js_divergence",
