@@ -33,7 +33,7 @@ from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
 # One axis of a frame's rule: panels to ±9 sd (the 2-D Gaussian mass beyond is < e^-40).
 _SIDE = np.array([0.5, 1.1, 1.8, 2.6, 3.5, 4.6, 6.0, 7.5, 9.0])
 _EDGES = np.concatenate([-_SIDE[::-1], [0.0], _SIDE])
-_ORDER = 6
+_ORDER = 8
 # Frames whose Bhattacharyya overlap with q is below e^-50 contribute < 1e-21 of E_q: skipped.
 _MIN_OVERLAP = -50.0
 KAPPA = 1.0  # the partition's frames are the components inflated ×κ: softer transitions
@@ -107,8 +107,9 @@ def q_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, skip=None
     if coarse or frames is None:
         t, logv = template(d, coarse=True) if coarse else template(d)
         x = mu[:, None, :] + np.einsum("kij,mj->kmi", chol, t)
-        logw = np.broadcast_to(logv if coarse else logv + _log_gauss(t[None], chol[:, :, :]),
-                               x.shape[:2])
+        # x = μ + L t: q(x)·|L| dt is the standard normal's density in t
+        logw = np.broadcast_to(logv if coarse else logv - 0.5 * (t * t).sum(axis=1)
+                               - 0.5 * d * LOG_2PI, x.shape[:2])
         z = np.broadcast_to(t, x.shape)
         return (x.reshape(-1, d), z.reshape(-1, d), np.exp(logw).ravel(),
                 np.repeat(np.arange(k), len(t)))
@@ -198,7 +199,8 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
     d = p.dim
     k = len(theta)
     mu, chol = unpack(theta, d, diagonal)
-    x, z, w, row = q_rule(mu, chol, p, coarse=coarse)
+    # one component: log p is quadratic, q's own rule is exact; else frames resolve p's parts
+    x, z, w, row = q_rule(mu, chol, p if len(p.active) > 1 else None, coarse=coarse)
     lp, s, h = p.log_derivs(x, derivatives)
     logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
     neg_hq = -(0.5 * d * (1.0 + LOG_2PI) + logdet)
