@@ -14,6 +14,7 @@ Pages (url_path — file):
     mle           views/mle.py          MLE is forward KL
     discrete      views/discrete.py     Discrete distributions
     heavy-tails   views/heavy_tails.py  Heavy tails
+    vi-2d         views/vi2d.py         Variational inference in 2-D (own 2-D target builder)
 
 Widget keys (stable; tests and browser tests rely on them; charts are st.plotly_chart keys, so
 the DOM has .st-key-<key> around each):
@@ -54,6 +55,7 @@ PAGES = [
     ("views/mle.py", "MLE is forward KL", "mle", ":material/scatter_plot:"),
     ("views/discrete.py", "Discrete distributions", "discrete", ":material/bar_chart:"),
     ("views/heavy_tails.py", "Heavy tails", "heavy-tails", ":material/show_chart:"),
+    ("views/vi2d.py", "Variational inference in 2-D", "vi-2d", ":material/blur_on:"),
 ]
 
 st.set_page_config(page_title="KL Explorer", page_icon=":material/compare_arrows:",
@@ -62,7 +64,7 @@ load_state()
 pages = [st.Page(path, title=title, icon=icon, default=not url, url_path=url or None)
          for path, title, url, icon in PAGES if (ROOT / path).is_file()]
 page = st.navigation(pages)
-if page.url_path not in ("discrete", "heavy-tails"):  # pages that ignore the target
+if page.url_path not in ("discrete", "heavy-tails", "vi-2d"):  # pages that ignore the target
     render_target_builder()
 render_unit()
 for message in link_warnings():

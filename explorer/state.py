@@ -25,6 +25,7 @@ Query-string schema (every key optional)::
     de   discrete smoothing ε in [0, 1]                                       (default 0)
     tv   heavy-tails page ν in [0.5, 30]                                      (default 1.5)
     ly   fits charts' density axis: 1 = log scale, 0 = linear                 (default 0)
+    vt vp vf vs vq vz   the /vi-2d page (explorer.state_vi2d)
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from explorer.presets import (
     _in,
     preset_of,
 )
+from explorer.state_vi2d import KEYS as VI2D_KEYS
+from explorer.state_vi2d import Vi2dState
 
 UNITS = ("nats", "bits")
 START_KINDS = ("best", "component", "mean")
@@ -60,7 +63,8 @@ TAIL_DF_RANGE = (0.5, 30.0)
 
 MAX_VALUE_CHARS = 1000  # longer values are ignored whole
 MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
-KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly")
+KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly",
+        *VI2D_KEYS)
 # Streamlit's own parameters, never ours to judge.
 RESERVED = ("embed", "embed_options")
 
@@ -156,6 +160,7 @@ class AppState:
     disc_eps: float = 0.0
     tail_df: float = 1.5
     log_density: bool = False  # the fits charts' density axis on a log scale
+    vi2d: Vi2dState = Vi2dState()  # the /vi-2d page
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -181,6 +186,8 @@ class AppState:
         set_(self, "tail_df", _in("heavy-tails ν", self.tail_df, *TAIL_DF_RANGE))
         if not isinstance(self.log_density, bool):
             raise ValueError(f"log density must be True or False, got {_shown(self.log_density)}")
+        if not isinstance(self.vi2d, Vi2dState):
+            raise ValueError("vi2d must be a Vi2dState")
 
     # --- derived -------------------------------------------------------------------------------
     @property
@@ -221,6 +228,7 @@ class AppState:
                 q[key] = num(value) if isinstance(value, float) else str(value)
         if self.log_density:
             q["ly"] = "1"
+        q.update(self.vi2d.to_query())
         if self.disc != d.disc:
             q["d"] = ",".join(f"{lab}:{num(p)}:{num(qq)}" for lab, p, qq in self.disc)
         return q
@@ -331,6 +339,7 @@ class AppState:
                 "ν")
         attempt("ly", lambda v: values.__setitem__(
             "log_density", {"0": False, "1": True}[_choice("ly", v, ("0", "1"))]), "linear axis")
+        values["vi2d"] = Vi2dState.from_query(raw, attempt)
         try:
             state = cls(**values)
         except ValueError as e:  # a combination no single check caught: drop to defaults
