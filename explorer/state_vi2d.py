@@ -134,6 +134,9 @@ class Vi2dState:
                 return
             if not v.startswith("c") or not v[1:].isdigit():
                 raise ValueError("reverse start must be best or c<k>")
+            n = len(values.get("components", PRESETS[DEFAULT_PRESET][1]))
+            if not 1 <= int(v[1:]) <= n:
+                raise ValueError(f"start component must be in [1, {n}] for this target")
             values["start"] = int(v[1:])
 
         attempt("vp", parse_vp, "2-D target")

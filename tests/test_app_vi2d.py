@@ -78,6 +78,7 @@ def test_url_round_trip():
     ({"vz": "1e999"}, "log Z"),
     ({"vt": "a" * 5000}, "characters"),
     ({"vf": "<script>"}, "family"),
+    ({"vs": "c9"}, "start component"),
 ])
 def test_hostile_links_warn_and_fall_back(params, field):
     at = open_vi2d(params)
