@@ -37,6 +37,14 @@ def _in(field: str, value, lo: float, hi: float) -> float:
     return v + 0.0  # -0.0 -> 0.0, so equal specs are equal in the URL too
 
 
+def _int(name: str, value, lo: int, hi: int) -> int:
+    """``value`` as a whole number in [lo, hi], or ValueError naming ``name`` and the range."""
+    v = _in(name, value, lo, hi)
+    if v != int(v):
+        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {v:g}")
+    return int(v)
+
+
 @dataclass(frozen=True)
 class ComponentSpec:
     """One component: ``family`` "n" (Normal), "t" (Student-t) or "l" (Laplace); relative

@@ -43,6 +43,7 @@ from explorer.presets import (
     PRESETS,
     ComponentSpec,
     _in,
+    _int,
     preset_of,
 )
 from explorer.state_mlkl import KEYS as MLKL_KEYS
@@ -94,13 +95,6 @@ def _choice(name: str, value, allowed) -> str:
         raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got "
                          f"{_shown(value)}")
     return value
-
-
-def _int(name: str, value, lo: int, hi: int) -> int:
-    v = _in(name, value, lo, hi)
-    if v != int(v):
-        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {v:g}")
-    return int(v)
 
 
 def check_label(i: int, label) -> str:

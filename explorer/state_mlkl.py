@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from explorer.presets import _in
+from explorer.presets import _in, _int
 
 RLHF_MIN, RLHF_MAX = 2, 10
 TOKENS_MIN, TOKENS_MAX = 2, 12
@@ -101,13 +101,6 @@ def _choice(name, value, allowed):
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
     return value
-
-
-def _int(name: str, value, lo: int, hi: int) -> int:
-    v = _in(name, value, lo, hi)
-    if v != int(v):
-        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {v:g}")
-    return int(v)
 
 
 def _num(x: float) -> str:
