@@ -97,8 +97,8 @@ def test_forward_optimizer_agrees_with_moment_matching(p):
     mean, var = moments(p)
     sd = math.sqrt(var)
     assert fit.is_minimum
-    # trust-ncg stops at gtol 1e-8 in start-scaled units: the mean's error grows with σ²/σ_start
-    # (a start 15× narrower than the fit leaves ~1e-7 σ, e.g. 0.25·N(0,1) + 0.7·N(8.25, 0.25²))
+    # loose on purpose here (mixed families); tests/test_fit_certified.py holds Normal mixtures
+    # to 1e-12 over wide ranges of location and scale
     assert fit.q.mean == pytest.approx(mean, abs=1e-6 * sd)
     assert fit.q.std == pytest.approx(sd, rel=1e-7)
     assert fit.kl == pytest.approx(explorer.kl_divergence(p, Normal(mean, sd)), rel=1e-12,
