@@ -87,3 +87,16 @@ def plotly_trace_count(page, index: int = 0) -> int:
     return page.evaluate(
         "(i) => { const g = document.querySelectorAll('.js-plotly-plot')[i];"
         " return g && g.data ? g.data.length : 0; }", index)
+
+
+def require_browser():
+    """Playwright's sync API for a browser test module: with KL_REQUIRE_BROWSER set (the whole
+    suite, CI) a missing Chromium is an error, never a skip; otherwise the module is skipped."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("KL_REQUIRE_BROWSER"):
+            raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium "
+                               "(tests/run_all.sh)")
+        pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api")

@@ -7,26 +7,20 @@ these tests are never silently skipped there."""
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from browser_support import (
-    CHROMIUM,
     plotly_trace_count,
+    require_browser,
     wait_for_app_idle,
 )
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("KL_REQUIRE_BROWSER"):
-        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (tests/run_all.sh)")
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = require_browser()
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
 PAGES += ["rlhf", "estimators", "distill"]  # issue 9

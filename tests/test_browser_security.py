@@ -5,21 +5,14 @@ tracking pixel, no third-party favicon)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from browser_support import CHROMIUM, wait_for_app_idle
+from browser_support import require_browser, wait_for_app_idle
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("KL_REQUIRE_BROWSER"):
-        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (tests/run_all.sh)")
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = require_browser()
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails", "rlhf",
          "estimators", "distill"]
 IMG = "![i](//evil.invalid/px.png)"
