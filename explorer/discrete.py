@@ -18,6 +18,24 @@ from explorer.distributions import check_real
 MAX_OUTCOMES = 12  # the distillation page has up to 12 tokens
 
 
+def smooth(probs: np.ndarray, eps: float) -> np.ndarray:
+    """Additive smoothing of a probability vector: (P + ε) / (1 + nε)."""
+    return (np.asarray(probs, dtype=float) + eps) / (1.0 + len(probs) * eps)
+
+
+def kl_probs(p: np.ndarray, q: np.ndarray) -> float:
+    """KL(P‖Q) of two probability vectors, nats: ∞ where Q(x) = 0 < P(x); never below 0."""
+    terms = rel_entr(p, q)
+    return math.inf if np.isinf(terms).any() else max(math.fsum(terms), 0.0)
+
+
+def js_probs(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen–Shannon divergence of two probability vectors, nats, in [0, ln 2]."""
+    m = 0.5 * (p + q)
+    value = 0.5 * math.fsum(rel_entr(p, m)) + 0.5 * math.fsum(rel_entr(q, m))
+    return min(max(value, 0.0), math.log(2.0))
+
+
 @dataclass(frozen=True, init=False)
 class Categorical:
     """Probabilities over named outcomes; ``probs`` are relative (normalised here)."""
@@ -62,17 +80,15 @@ class Categorical:
         return rel_entr(self.p, other.p)
 
     def kl(self, other: Categorical) -> float:
-        terms = self.contributions(other)
-        return math.inf if np.isinf(terms).any() else max(math.fsum(terms), 0.0)
+        self._check_same(other)
+        return kl_probs(self.p, other.p)
 
     def cross_entropy(self, other: Categorical) -> float:
         return self.entropy + self.kl(other)
 
     def js(self, other: Categorical) -> float:
         self._check_same(other)
-        m = 0.5 * (self.p + other.p)
-        value = 0.5 * math.fsum(rel_entr(self.p, m)) + 0.5 * math.fsum(rel_entr(other.p, m))
-        return min(max(value, 0.0), math.log(2.0))
+        return js_probs(self.p, other.p)
 
     def why_infinite(self, other: Categorical) -> str | None:
         terms = self.contributions(other)
@@ -86,5 +102,4 @@ class Categorical:
     def smoothed(self, eps: float) -> Categorical:
         """Additive smoothing: (P + ε) / (1 + nε), which makes every outcome possible."""
         eps = check_real("smoothing ε", eps, 0.0, 1.0)
-        n = len(self.probs)
-        return Categorical([(v + eps) / (1 + n * eps) for v in self.probs], self.labels)
+        return Categorical(smooth(self.p, eps), self.labels)
