@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.drift import ESTIMATES, Options, binned, estimates, knn_kl
-from explorer.samples import sample
+from explorer.mle import MAX_SEED, sample
 
 VALUE_BUDGET = 3_000_000  # resampled values per request, summed over resamples
 KNN_BUDGET = 1_200_000  # resampled values through kNN trees (dearer than binning)
@@ -139,14 +139,14 @@ def bias_curve(p, q, sizes, opt: Options, repeats: int = 20, seed: int = 0) -> B
     if not 1 <= len(sizes) <= MAX_BIAS_SIZES:
         raise ValueError(f"sizes: give 1 to {MAX_BIAS_SIZES} sample sizes, got {len(sizes)}")
     repeats = affordable(repeats, max(sizes), max(sizes), KNN_BUDGET // len(sizes))
-    rng = np.random.default_rng(seed)
     mean = {name: np.full(len(sizes), math.nan) for name in ESTIMATES}
     sd = {name: np.full(len(sizes), math.nan) for name in ESTIMATES}
     infinite = {name: np.zeros(len(sizes), dtype=int) for name in ESTIMATES}
     for i, n in enumerate(sizes):
         vals: dict[str, list[float]] = {name: [] for name in ESTIMATES}
-        for _ in range(repeats):
-            est = estimates(sample(p, n, rng), sample(q, n, rng), opt)
+        for r in range(repeats):  # seeds shared across sizes: each repeat's samples grow
+            s = (seed + 2 * r) % (MAX_SEED + 1)
+            est = estimates(sample(p, n, s), sample(q, n, (s + 1) % (MAX_SEED + 1)), opt)
             for name, v in est.items():
                 if v is None or math.isinf(v):
                     infinite[name][i] += 1

@@ -1,5 +1,5 @@
-"""Samples for the drift page: drawn from known distributions (a target and a drifted copy, so the
-true divergences are known), or read from a CSV file a user uploads.
+"""Samples for the drift page: a drifted copy of a known target (so the true divergences are known;
+samples are drawn by :func:`explorer.mle.sample`), or a CSV file a user uploads.
 
 Reading is strict about what it keeps and honest about what it drops: a cell that is blank, not a
 number, NaN or infinite drops its row, the dropped rows are counted, and the first one is named
@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from explorer.components import Laplace, Normal, StudentT
 from explorer.drift import MAX_SAMPLE, MIN_SAMPLE
@@ -22,29 +21,6 @@ from explorer.mixture import Mixture
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # also .streamlit/config.toml's server.maxUploadSize (MB)
 MAX_COLUMNS = 200
 DELIMITERS = ",;\t|"
-
-
-def _frozen(c):
-    """The scipy.stats distribution of a component (sampling and CDFs)."""
-    if isinstance(c, Normal):
-        return stats.norm(c.mean, c.std)
-    if isinstance(c, StudentT):
-        return stats.t(c.df, c.loc, c.scale)
-    if isinstance(c, Laplace):
-        return stats.laplace(c.loc, c.scale)
-    raise ValueError(f"cannot sample a {type(c).__name__}")
-
-
-def sample(dist, n: int, rng: np.random.Generator) -> np.ndarray:
-    """n values drawn from a component or mixture (component picked by weight, then drawn)."""
-    comps, weights = dist.components, np.asarray(dist.weights)
-    which = rng.choice(len(comps), size=n, p=weights / weights.sum())
-    out = np.empty(n)
-    for j, c in enumerate(comps):
-        idx = np.flatnonzero(which == j)
-        if idx.size:
-            out[idx] = _frozen(c).rvs(size=idx.size, random_state=rng)
-    return out
 
 
 def drifted(p: Mixture, shift: float = 0.0, scale: float = 1.0, extra_weight: float = 0.0,
