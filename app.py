@@ -17,6 +17,7 @@ Pages (url_path — file):
     rlhf          views/rlhf.py         RLHF: the β leash, and DPO
     estimators    views/estimators.py   KL estimators k1, k2, k3
     distill       views/distill.py      Distillation and temperature
+    drift         views/drift.py        Drift: KL, JS and PSI between two samples
 
 Widget keys (stable; tests and browser tests rely on them; charts are st.plotly_chart keys, so
 the DOM has .st-key-<key> around each):
@@ -35,6 +36,10 @@ the DOM has .st-key-<key> around each):
                  rlhf_chart
     estimators:  k_setting, k_mu, k_n, k_r, k_seed; estimators_chart; table k_table
     distill:     dt_n, dt{i}_label, dt{i}_z (i = 1…12), dt_T; distill_chart, temperature_chart
+    drift:       x_source, x_shift, x_scale, x_extra_mean, x_extra_w, x_extra_sd, x_seed,
+                 x_n_ref, x_n_live, x_file_{ref,live}, x_paste_{ref,live}, x_col_{ref,live},
+                 x_binning, x_bins, x_eps, x_k, x_resamples, x_bias; charts drift_estimates,
+                 drift_chart, drift_bias; table x_table
 Session-state hooks for tests: "_kl_results_json" holds the JSON the download button serves.
 """
 
@@ -64,6 +69,7 @@ PAGES = [
     ("views/rlhf.py", "RLHF: the β leash, and DPO", "rlhf", ":material/tune:"),
     ("views/estimators.py", "KL estimators k1, k2, k3", "estimators", ":material/casino:"),
     ("views/distill.py", "Distillation and temperature", "distill", ":material/school:"),
+    ("views/drift.py", "Drift: KL, JS, PSI from samples", "drift", ":material/monitoring:"),
 ]
 NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill")  # pages without p
 

@@ -23,12 +23,13 @@ MIN_RESAMPLES = 20
 MAX_BIAS_SIZES = 8
 
 
-def affordable(requested: int, n: int, m: int, budget: int = VALUE_BUDGET) -> int:
-    """How many resamples of an (n, m) pair fit the budget, between MIN_ and MAX_RESAMPLES."""
+def affordable(requested: int, n: int, m: int, budget: int = VALUE_BUDGET,
+               minimum: int = MIN_RESAMPLES) -> int:
+    """How many resamples of an (n, m) pair fit the budget (at least ``minimum``)."""
     if not (isinstance(requested, int | np.integer) and 1 <= requested <= MAX_RESAMPLES):
         raise ValueError(f"resamples must be a whole number in [1, {MAX_RESAMPLES}], got "
                          f"{requested!r}")
-    return int(min(requested, max(budget // (n + m), MIN_RESAMPLES)))
+    return int(min(requested, max(budget // (n + m), minimum)))
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,14 @@ class Null:
 def permutation_null(ref: np.ndarray, live: np.ndarray, opt: Options, resamples: int = 200,
                      seed: int = 0) -> dict[str, Null]:
     """The permutation null of every estimate: pool both samples, split them at random into
-    sizes n and m, estimate; repeat.  kNN uses fewer splits (its own, smaller budget)."""
+    sizes n and m, estimate; repeat.  kNN uses fewer splits (its own, smaller budget), and none
+    (``resamples`` 0) when fewer than MIN_RESAMPLES fit it."""
     n, m = ref.size, live.size
     observed = estimates(ref, live, opt)
     b_count = affordable(resamples, n, m)
-    b_knn = affordable(resamples, n, m, KNN_BUDGET)
+    b_knn = affordable(resamples, n, m, KNN_BUDGET, minimum=0)
+    if b_knn < MIN_RESAMPLES:  # too few splits to say anything: no kNN null at this size
+        b_knn = 0
     rng = np.random.default_rng(seed)
     pooled = np.concatenate([ref, live])
     rows: dict[str, list[float]] = {name: [] for name in ESTIMATES}

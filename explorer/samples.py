@@ -115,8 +115,8 @@ class Column:
     def note(self, file: str, column: str) -> str | None:
         if not self.dropped:
             return None
-        return (f"{file}, column '{column}': {self.dropped:,} row(s) dropped (blank, not a number, "
-                f"NaN or infinite); the first is {self.first_bad}")
+        return (f"{file}, column '{column}': {self.dropped:,} row(s) dropped (blank, not a number or "
+                f"not finite); the first is {self.first_bad}")
 
 
 def numeric_column(table: Table, column: str) -> Column:

@@ -200,7 +200,7 @@ def test_read_csv_good_and_hostile():
     col = numeric_column(t, "value")
     assert col.values.tolist() == [2.5, 7, 8, 9, 1000] and col.dropped == 3
     assert col.note("live.csv", "value") == ("live.csv, column 'value': 3 row(s) dropped (blank, "
-                                             "not a number, NaN or infinite); the first is "
+                                             "not a number or not finite); the first is "
                                              "row 3: ''")
     headless = read_csv(b"1.5\n2\n3\n4\n5\n6\n", "ref.csv")
     assert not headless.header and numeric_column(headless, "column 1").values.size == 6
