@@ -115,8 +115,8 @@ class Column:
     def note(self, file: str, column: str) -> str | None:
         if not self.dropped:
             return None
-        return (f"{file}, column '{column}': {self.dropped:,} row(s) dropped (blank, not a number or "
-                f"not finite); the first is {self.first_bad}")
+        return (f"{file}, column '{column}': {self.dropped:,} row(s) dropped (blank, not a "
+                f"number or not finite); the first is {self.first_bad}")
 
 
 def numeric_column(table: Table, column: str) -> Column:
@@ -145,3 +145,22 @@ def numeric_column(table: Table, column: str) -> Column:
         raise ValueError(f"{table.file}, column '{column}': every value is {x[0]:.6g}; a sample "
                          "with one distinct value has no distribution to compare")
     return Column(x, dropped, first_bad)
+
+
+def pick_column(table: Table) -> str:
+    """The column to compare first: the first numeric one that is not a row number (whole
+    numbers, strictly increasing), else the first numeric one; ValueError naming the file and the
+    first column's problem when none is numeric."""
+    usable, problems = [], []
+    for column in table.columns:
+        try:
+            usable.append((column, numeric_column(table, column).values))
+        except ValueError as e:
+            problems.append(str(e))
+    if not usable:
+        raise ValueError(problems[0] if len(problems) == 1 else
+                         f"{table.file}: no column has enough numbers ({problems[0]})")
+    for column, x in usable:
+        if not (np.all(x == np.round(x)) and np.all(np.diff(x) > 0)):
+            return column
+    return usable[0][0]

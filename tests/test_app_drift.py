@@ -70,7 +70,8 @@ def test_bad_typed_values_keep_the_last_good_state():
     at = open_drift()
     at.number_input(key="x_shift").set_value(5000.0).run()
     assert not at.exception
-    assert any("shift must be a number in [-1000, 1000], got 5000" in unescape_markdown(e.value) for e in at.error)
+    errs = [unescape_markdown(e.value) for e in at.error]
+    assert any("shift must be a number in [-1000, 1000], got 5000" in e for e in errs), errs
     assert at.session_state["_kl_state"].drift.shift == 0.5
     assert len(table(at)) == 6
 

@@ -24,6 +24,7 @@ playwright_api = require_browser()
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
 PAGES += ["rlhf", "estimators", "distill"]  # issue 9
+PAGES += ["drift"]  # issue 11
 
 
 def open_app(page, url: str, chart_key: str = "fits_chart") -> None:
@@ -168,7 +169,8 @@ def test_dragging_the_manual_q_updates_its_kl_values_and_the_link(server, page):
 CHART_KEYS = {"": "fits_chart", "penalty": "penalty_chart", "landscape": "landscape_chart",
               "entropy": "entropy_chart", "mle": "mle_chart", "discrete": "discrete_chart",
               "heavy-tails": "tails_chart", "rlhf": "rlhf_chart",
-              "estimators": "estimators_chart", "distill": "distill_chart"}
+              "estimators": "estimators_chart", "distill": "distill_chart",
+              "drift": "drift_chart"}
 # Every text box Plotly draws outside the traces: subplot titles and notes, legends, colour bars,
 # axis titles.  None may overlap another in a chart that is shown.
 OVERLAPS_JS = """() => {
@@ -244,4 +246,28 @@ def test_a_zero_weight_component_does_not_set_the_range(server, page):
     xr = page.evaluate("() => document.querySelector('.st-key-fits_chart .js-plotly-plot')"
                        "._fullLayout.xaxis.range")
     assert xr[1] < 50  # around N(−3, 1), not stretched to 1000
+    assert_clean(page)
+
+
+def test_drift_page_takes_an_uploaded_file(server, page, tmp_path):
+    page.goto(f"{server}/drift?xs=data")
+    page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached",
+                           timeout=60_000)
+    wait_for_app_idle(page)
+    ref, live = tmp_path / "reference.csv", tmp_path / "live.csv"
+    ref.write_text("id,latency\n" + "\n".join(f"{i},{40 + (i * 7919 % 101) / 7:.5f}"
+                                                for i in range(300)))
+    live.write_text("id,latency\n" + "\n".join(f"{i},{45 + (i * 7919 % 103) / 6:.5f}"
+                                                 for i in range(250)) + "\n251,oops\n")
+    inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    inputs.nth(0).set_input_files(str(ref))
+    wait_for_app_idle(page)
+    inputs.nth(1).set_input_files(str(live))
+    page.wait_for_selector(".st-key-drift_chart .js-plotly-plot", timeout=60_000)
+    wait_for_app_idle(page)
+    text = body_text(page)
+    assert "live.csv, column 'latency': 1 row(s) dropped" in text  # 'id' counts rows: skipped
+    assert "kNN KL(ref‖live)" in text and "PSI" in text
+    assert chart_traces(page, "drift_estimates") and chart_traces(page, "drift_chart")
+    assert "xs=data" in page.url  # the link keeps the settings, never the data
     assert_clean(page)

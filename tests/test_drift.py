@@ -23,7 +23,7 @@ from explorer.drift import (
 )
 from explorer.drift_noise import bias_curve, bootstrap, permutation_null
 from explorer.mle import sample
-from explorer.samples import drifted, numeric_column, read_csv
+from explorer.samples import drifted, numeric_column, pick_column, read_csv
 
 
 def normal_kl(m1, s1, m2, s2):
@@ -202,6 +202,10 @@ def test_read_csv_good_and_hostile():
     assert col.note("live.csv", "value") == ("live.csv, column 'value': 3 row(s) dropped (blank, "
                                              "not a number or not finite); the first is "
                                              "row 3: ''")
+    assert pick_column(t) == "value"  # 'id' counts rows
+    assert pick_column(read_csv(b"id,x\n1,5\n2,6\n3,7\n4,8\n5,9\n", "r.csv")) == "id"
+    with pytest.raises(ValueError, match="r.csv: no column has enough numbers"):
+        pick_column(read_csv(b"a,b\nx,y\n1,2\n", "r.csv"))
     headless = read_csv(b"1.5\n2\n3\n4\n5\n6\n", "ref.csv")
     assert not headless.header and numeric_column(headless, "column 1").values.size == 6
     cases = [(b"", "ref.csv: the file is empty"), (b"\xff\xfe\x00a", "not UTF-8"),

@@ -16,7 +16,7 @@ from explorer.figures import fmt_num
 from explorer.figures.drift import bias_figure, estimates_figure, samples_figure
 from explorer.mle import sample
 from explorer.presets import mixture
-from explorer.samples import MAX_UPLOAD_BYTES, drifted, numeric_column, read_csv
+from explorer.samples import MAX_UPLOAD_BYTES, drifted, numeric_column, pick_column, read_csv
 from explorer.state_drift import (
     BINS_RANGE,
     EPS_GRID,
@@ -138,22 +138,13 @@ def _load(side: str) -> None:
         return
     try:
         table = read_csv(data, name)
-        problems = []
-        for column in table.columns:
-            try:
-                numeric_column(table, column)
-                break
-            except ValueError as e:
-                problems.append(str(e))
-        else:
-            raise ValueError(problems[0] if len(problems) == 1 else
-                             f"{name}: no column has enough numbers ({problems[0]})")
+        column = pick_column(table)
     except ValueError as e:
         errors()[f"x_file_{side}"] = str(e)
         return
     errors().pop(f"x_file_{side}", None)
     ss.setdefault(DATA, {})[side] = table
-    ss[f"x_col_{side}"] = column  # the first usable column of the new table
+    ss[f"x_col_{side}"] = column  # the new table's first numeric column that is not a row id
 
 
 def _example() -> None:
