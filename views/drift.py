@@ -282,8 +282,9 @@ level = next((iv.level for iv in boot.values() if iv), 0.9)
 b_used = next((iv.resamples for iv in boot.values() if iv), 0)
 st.caption(f"interval: {level:.0%} percentile bootstrap ({b_used} resamples); p: share of "
            f"{null['PSI'].resamples} random re-splits of the pooled data (no drift) whose "
-           "estimate is at least as large. The true PSI is the continuous J = KL(p‖q) + "
-           "KL(q‖p). Binned estimates use "
+           "estimate is at least as large. "
+           + ("The true PSI is the continuous J = KL(p‖q) + KL(q‖p). " if truths else "")
+           + "Binned estimates use "
            f"{bins.edges.size - 1} bins ({BINNINGS[ds.binning]}), smoothing ε = {ds.eps:g}.")
 st.info(as_text(f"PSI = {_v(est['PSI'])} {unit}: {psi_reading(est['PSI'])} (the customary "
                 "reading, in nats: < 0.1 no significant change, 0.1–0.25 moderate, > 0.25 "

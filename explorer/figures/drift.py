@@ -55,13 +55,15 @@ def samples_figure(ref: np.ndarray, live: np.ndarray, b: Binned, truth=None,
                                      line={"color": colour, "width": 2, "dash": "dot"},
                                      hoverinfo="skip"), **at(stacked, 1))
     terms = b.contributions() * factor
-    labels = [bin_label(b.edges, i) for i in range(terms.size)]
+    labels = [str(i + 1) for i in range(terms.size)]  # short; the range is in the hover text
+    ranges = [bin_label(b.edges, i) for i in range(terms.size)]
     finite = terms[np.isfinite(terms)]
     cap = float(max(finite.max() if finite.size else 0.0, 1e-3)) * 1.15
     fig.add_trace(go.Bar(x=labels, y=np.where(np.isfinite(terms), terms, 0.0),
                          name="PSI term of a bin", marker_color=style.rgba(style.REVERSE, 0.6),
-                         marker_line={"color": style.REVERSE, "width": 1.5},
-                         hovertemplate=f"%{{x}}: %{{y:.4g}} {unit}<extra></extra>",
+                         marker_line={"color": style.REVERSE, "width": 1.5}, customdata=ranges,
+                         hovertemplate=f"bin %{{x}} %{{customdata}}: %{{y:.4g}} {unit}"
+                                       "<extra></extra>",
                          showlegend=False), **at(stacked, 2))
     inf = np.flatnonzero(~np.isfinite(terms))
     if inf.size:
@@ -69,12 +71,13 @@ def samples_figure(ref: np.ndarray, live: np.ndarray, b: Binned, truth=None,
             x=[labels[i] for i in inf], y=[cap] * inf.size, mode="markers+text",
             text=["∞"] * inf.size, textposition="top center", textfont={"size": 18},
             marker={"symbol": "triangle-up", "size": 12, "color": style.REVERSE},
-            name="∞: a sample has no value in this bin",
-            hovertemplate="%{x}: one sample has no value here: ∞<extra></extra>"),
+            name="∞: a sample has no value in this bin", customdata=[ranges[i] for i in inf],
+            hovertemplate="bin %{x} %{customdata}: one sample has no value here: ∞"
+                          "<extra></extra>"),
             **at(stacked, 2))
     fig.update_xaxes(title_text="value", **at(stacked, 1))
     fig.update_yaxes(title_text="density", rangemode="tozero", **at(stacked, 1))
-    fig.update_xaxes(title_text="bin", type="category", tickangle=-45 if len(labels) > 4 else 0,
+    fig.update_xaxes(title_text="bin (low to high values)", type="category", tickangle=0,
                      **at(stacked, 2))
     fig.update_yaxes(title_text=unit, range=[0, cap * 1.3], **at(stacked, 2))
     return _finish(fig, height=400, stacked=stacked, barmode="overlay", bargap=0)
