@@ -39,7 +39,7 @@ the DOM has .st-key-<key> around each):
     drift:       x_source, x_shift, x_scale, x_extra_mean, x_extra_w, x_extra_sd, x_seed,
                  x_n_ref, x_n_live, x_file_{ref,live}, x_paste_{ref,live}, x_col_{ref,live},
                  x_binning, x_bins, x_eps, x_k, x_resamples, x_bias; charts drift_estimates,
-                 drift_chart, drift_bias; table x_table
+                 drift_chart, drift_bias; tables in x_table (desktop), x_table_stacked (phone)
 Session-state hooks for tests: "_kl_results_json" holds the JSON the download button serves.
 """
 

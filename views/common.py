@@ -272,15 +272,22 @@ def plot_config(filename: str) -> dict:
             "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
 
 
+def wide_or_narrow(key: str, where=None) -> None:
+    """CSS that shows the element keyed ``key`` on screens wider than 640 px and the one keyed
+    ``key + "_stacked"`` at ≤ 640 px (where Streamlit stacks its columns)."""
+    (where or st).html(f"<style>@media (max-width: {NARROW_MAX_PX}px) {{ .st-key-{key} "
+                       f"{{ display: none !important; }} }} @media (min-width: "
+                       f"{NARROW_MAX_PX + 1}px) {{ .st-key-{key}_stacked "
+                       "{ display: none !important; } }</style>")
+
+
 def show_chart(build, key: str, filename: str, where=None) -> None:
     """A multi-panel figure that reads at any width: ``build(stacked)`` is drawn side by side
     (key ``key``) on screens wider than 640 px and stacked (key ``key + "_stacked"``) at
     ≤ 640 px, where Streamlit stacks its columns; a CSS media query shows one of the two.  The
     server cannot know the width, so both are sent (each ≤ 2000 points a trace)."""
     where = where or st
-    where.html(f"<style>@media (max-width: {NARROW_MAX_PX}px) {{ .st-key-{key} "
-               f"{{ display: none !important; }} }} @media (min-width: {NARROW_MAX_PX + 1}px) "
-               f"{{ .st-key-{key}_stacked {{ display: none !important; }} }}</style>")
+    wide_or_narrow(key, where)
     where.plotly_chart(build(False), key=key, config=plot_config(filename))
     where.plotly_chart(build(True), key=f"{key}_stacked", config=plot_config(filename))
 

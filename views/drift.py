@@ -37,6 +37,7 @@ from views.common import (
     seed,
     show_chart,
     show_error,
+    wide_or_narrow,
 )
 
 DATA = "_drift_data"  # session: each side's last good table ("ref", "live") and column
@@ -277,7 +278,12 @@ for name in ESTIMATES:
     if truths:
         row["true"] = _v(truths[name])
     rows.append(row)
-st.dataframe(rows, hide_index=True, width="stretch", key="x_table")
+wide_or_narrow("x_table")  # a phone gets two narrow tables: nothing scrolls sideways
+st.container(key="x_table").dataframe(rows, hide_index=True, width="stretch")
+narrow = st.container(key="x_table_stacked")
+for cols in (("estimate", unit, "p (no drift)"), ("estimate", "interval", "true")):
+    narrow.dataframe([{c: r[c] for c in cols if c in r} for r in rows], hide_index=True,
+                     width="stretch")
 level = next((iv.level for iv in boot.values() if iv), 0.9)
 b_used = next((iv.resamples for iv in boot.values() if iv), 0)
 st.caption(f"interval: {level:.0%} percentile bootstrap ({b_used} resamples); p: share of "

@@ -173,6 +173,8 @@ def bias_figure(curve, truths: dict, unit: str = "nats", stacked: bool = False) 
                     line={"color": colour, "dash": "dot", "width": 1.5},
                     hovertemplate=f"{label}: %{{y:.4g}} {unit}<extra></extra>"),
                     **at(stacked, i))
-        fig.update_xaxes(type="log", title_text="sample size n (each sample)", **at(stacked, i))
+        fig.update_xaxes(type="log", title_text="sample size n (each sample)",
+                         tickvals=list(curve.sizes), ticktext=[f"{s:,}" for s in curve.sizes],
+                         **at(stacked, i))
         fig.update_yaxes(title_text=unit if i == 1 or stacked else None, **at(stacked, i))
     return _finish(fig, height=400, stacked=stacked)
