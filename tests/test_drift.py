@@ -227,3 +227,13 @@ def test_check_sample_and_readings():
     with pytest.raises(ValueError, match="live: value 2 is inf"):
         check_sample("live", [1, math.inf, 3, 4, 5])
     assert psi_reading(0.05).startswith("below 0.1") and psi_reading(0.3).startswith("above 0.25")
+
+
+def test_upload_cap_matches_the_server_config():
+    import tomllib
+    from pathlib import Path
+
+    from explorer.samples import MAX_UPLOAD_BYTES
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit/config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 2**20 == MAX_UPLOAD_BYTES
