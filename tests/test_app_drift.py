@@ -104,3 +104,29 @@ def test_example_and_empty_bins():
         "no value in bin" in unescape_markdown(e.value) for e in at.error)
     assert rows["kNN KL(ref‖live)"]["nats"] != "—"  # the example is continuous data
     assert_no_nan(at)
+
+
+def test_uploaded_files_good_and_hostile():
+    at = open_drift({"xs": "data"})
+    good_ref = "when;value\n" + "\n".join(f"t{i};{math.sin(i) * 3 + i / 100:.6f}"
+                                          for i in range(300))
+    good_live = "value\n" + "\n".join(f"{math.cos(i) * 3 + 1 + i / 90:.6f}" for i in range(200))
+    at.file_uploader(key="x_file_ref").upload("ref.csv", good_ref.encode(), "text/csv").run()
+    at.file_uploader(key="x_file_live").upload("live.csv", good_live.encode(), "text/csv").run()
+    assert not at.exception
+    assert at.selectbox(key="x_col_ref").value == "value"  # the numeric column of 'when;value'
+    before = table(at)
+    assert len(before) == 6
+    hostile = [(b"", "live.csv: the file is empty"),
+               (b"\xff\xfe\x00\x01", "live.csv: not UTF-8 text"),
+               (b"v\n" + b"3\n" * 50, "every value is 3"),
+               (b"a,b\nx,y\nz,w\n", "no column has enough numbers"),
+               (b"1" * (6 * 2**20), "over the 5 MB limit")]
+    for data, message in hostile:
+        at.file_uploader(key="x_file_live").set_value(("live.csv", data, "text/csv")).run()
+        assert not at.exception
+        errs = [unescape_markdown(e.value) for e in at.error]
+        assert any(message in e for e in errs), (message, errs)
+        assert table(at) == before  # the last good data is still analysed
+    link = str(dict(at.query_params))
+    assert "xs" in link and "3." not in link and "value" not in link  # no data in the link
