@@ -72,6 +72,11 @@ CASES = [
     ("heavy-tails, ν=0.5", "heavy-tails", {"tv": "0.5"}),
     ("discrete, 10 outcomes", "discrete",
      {"d": ",".join(f"o{i}:{i}:{10 - i}" for i in range(10)), "de": "0.5"}),
+    ("drift, 2×100 000 values, k=20, 500 resamples", "drift",
+     {"xn": "100000", "xl": "100000", "xj": "20", "xr": "500", "xb": "equal-width", "xk": "50",
+      "c": "t:1:0:1:0.1,n:1:5:0.001"}),
+    ("drift, 2×2 000 values, k=20, 500 resamples", "drift",
+     {"xn": "2000", "xl": "2000", "xj": "20", "xr": "500", "xe": "0"}),
 ]
 
 CHILD = r"""
@@ -109,7 +114,7 @@ print(json.dumps({"cpu": c1 - c0, "wall": t1 - t0, "base": base_rss, "peak": pea
 
 FILES = {"": "", "penalty": "views/penalty.py", "landscape": "views/landscape.py",
          "entropy": "views/entropy.py", "mle": "views/mle.py", "discrete": "views/discrete.py",
-         "heavy-tails": "views/heavy_tails.py"}
+         "heavy-tails": "views/heavy_tails.py", "drift": "views/drift.py"}
 
 
 def measure(page: str, params: dict) -> dict:

@@ -216,9 +216,11 @@ class Options:
     k: int = 1
 
 
-def estimates(ref: np.ndarray, live: np.ndarray, opt: Options) -> dict[str, float | None]:
-    """Every estimate of :data:`ESTIMATES` (nats; None where kNN cannot be made)."""
+def estimates(ref: np.ndarray, live: np.ndarray, opt: Options,
+              knn: tuple[Knn, Knn] | None = None) -> dict[str, float | None]:
+    """Every estimate of :data:`ESTIMATES` (nats; None where kNN cannot be made).  ``knn``: the
+    two kNN results (ref‖live, live‖ref) when already made."""
     b = binned(ref, live, opt.binning, opt.bins, opt.eps)
+    rl, lr = knn or (knn_kl(ref, live, opt.k), knn_kl(live, ref, opt.k))
     return {"KL(ref‖live)": b.kl_ref_live, "KL(live‖ref)": b.kl_live_ref, "JS": b.js,
-            "PSI": b.psi, "kNN KL(ref‖live)": knn_kl(ref, live, opt.k).value,
-            "kNN KL(live‖ref)": knn_kl(live, ref, opt.k).value}
+            "PSI": b.psi, "kNN KL(ref‖live)": rl.value, "kNN KL(live‖ref)": lr.value}

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.drift import ESTIMATES, Options, binned, estimates, knn_kl
+from explorer.drift import ESTIMATES, Binned, Knn, Options, binned, estimates, knn_kl
 from explorer.mle import MAX_SEED, sample
 
 VALUE_BUDGET = 3_000_000  # resampled values per request, summed over resamples
-KNN_BUDGET = 1_200_000  # resampled values through kNN trees (dearer than binning)
+KNN_BUDGET = 600_000  # resampled values through kNN trees, weighted by (1 + k/16): ~0.6 CPU-s
 MAX_RESAMPLES = 1000
 MIN_RESAMPLES = 20
 MAX_BIAS_SIZES = 8
@@ -47,7 +47,8 @@ def _interval(values: np.ndarray, level: float, resamples: int) -> Interval:
 
 
 def bootstrap(ref: np.ndarray, live: np.ndarray, opt: Options, resamples: int = 200,
-              seed: int = 0, level: float = 0.9) -> dict[str, Interval | None]:
+              seed: int = 0, level: float = 0.9,
+              knn: tuple[Knn, Knn] | None = None) -> dict[str, Interval | None]:
     """Percentile bootstrap intervals for every estimate (each sample resampled on its own, the
     binning redone on each resample).  The kNN intervals resample the per-point terms (neighbour
     distances from the full samples: a resample's repeated values would put neighbours at 0)."""
@@ -63,13 +64,14 @@ def bootstrap(ref: np.ndarray, live: np.ndarray, opt: Options, resamples: int = 
         binned_vals[b] = h.kl_ref_live, h.kl_live_ref, h.js, h.psi
     out: dict[str, Interval | None] = {
         name: _interval(binned_vals[:, j], level, b_count) for j, name in enumerate(ESTIMATES[:4])}
-    for name, (x, y) in zip(ESTIMATES[4:], ((ref, live), (live, ref)), strict=True):
-        knn = knn_kl(x, y, opt.k)
-        if knn.value is None:
+    knn = knn or (knn_kl(ref, live, opt.k), knn_kl(live, ref, opt.k))
+    for name, result in zip(ESTIMATES[4:], knn, strict=True):
+        if result.value is None:
             out[name] = None
             continue
-        idx = rng.integers(0, x.size, (b_count, x.size))
-        out[name] = _interval(knn.terms[idx].mean(axis=1), level, b_count)
+        size = result.terms.size
+        idx = rng.integers(0, size, (b_count, size))
+        out[name] = _interval(result.terms[idx].mean(axis=1), level, b_count)
     return out
 
 
@@ -96,14 +98,14 @@ class Null:
 
 
 def permutation_null(ref: np.ndarray, live: np.ndarray, opt: Options, resamples: int = 200,
-                     seed: int = 0) -> dict[str, Null]:
+                     seed: int = 0, observed: dict | None = None) -> dict[str, Null]:
     """The permutation null of every estimate: pool both samples, split them at random into
     sizes n and m, estimate; repeat.  kNN uses fewer splits (its own, smaller budget), and none
     (``resamples`` 0) when fewer than MIN_RESAMPLES fit it."""
     n, m = ref.size, live.size
-    observed = estimates(ref, live, opt)
+    observed = observed or estimates(ref, live, opt)
     b_count = affordable(resamples, n, m)
-    b_knn = affordable(resamples, n, m, KNN_BUDGET, minimum=0)
+    b_knn = min(b_count, int(KNN_BUDGET / ((n + m) * (1 + opt.k / 16))))
     if b_knn < MIN_RESAMPLES:  # too few splits to say anything: no kNN null at this size
         b_knn = 0
     rng = np.random.default_rng(seed)
@@ -123,6 +125,17 @@ def permutation_null(ref: np.ndarray, live: np.ndarray, opt: Options, resamples:
                     rows[name].append(v)
     return {name: Null(np.sort(np.asarray(rows[name], dtype=float)), observed[name],
                        len(rows[name])) for name in ESTIMATES}
+
+
+def analyse(ref: np.ndarray, live: np.ndarray, opt: Options, resamples: int = 200,
+            seed: int = 0) -> tuple[dict, Binned, dict, dict]:
+    """Everything the drift page shows for two samples, each kNN estimate made once: the
+    estimates, the binned table, bootstrap intervals (``seed``) and the null (``seed`` + 1)."""
+    knn = (knn_kl(ref, live, opt.k), knn_kl(live, ref, opt.k))
+    est = estimates(ref, live, opt, knn)
+    return (est, binned(ref, live, opt.binning, opt.bins, opt.eps),
+            bootstrap(ref, live, opt, resamples, seed, knn=knn),
+            permutation_null(ref, live, opt, resamples, seed + 1, observed=est))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 
 from explorer.divergences import js_divergence, kl_divergence
-from explorer.drift import BINNINGS, ESTIMATES, Options, binned, estimates, knn_kl, psi_reading
-from explorer.drift_noise import bias_curve, bootstrap, permutation_null
+from explorer.drift import BINNINGS, ESTIMATES, Options, knn_kl, psi_reading
+from explorer.drift_noise import analyse, bias_curve
 from explorer.figures import fmt_num
 from explorer.figures.drift import bias_figure, estimates_figure, samples_figure
 from explorer.mle import sample
@@ -205,9 +205,7 @@ def _digest(x: np.ndarray) -> str:
 
 @st.cache_data(max_entries=16, show_spinner=False, hash_funcs={np.ndarray: _digest})
 def _analyse(ref, live, opt: Options, resamples: int, seed_: int):
-    return (estimates(ref, live, opt), binned(ref, live, opt.binning, opt.bins, opt.eps),
-            bootstrap(ref, live, opt, resamples, seed_),
-            permutation_null(ref, live, opt, resamples, seed_ + 1))
+    return analyse(ref, live, opt, resamples, seed_)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
