@@ -18,6 +18,7 @@ D_α → KL(q‖p) as α → 0 and KL(p‖q) as α → 1; D_½ = 4·Hellinger²,
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 from scipy import special
@@ -28,6 +29,7 @@ from explorer.quadrature import nodes
 
 _R_SIDE = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0])
 R_OFFSETS = np.concatenate([-_R_SIDE[::-1], [0.0], _R_SIDE])
+_LADDER = np.arange(2.0, 46.0, 2.0)
 _SERIES_T = 0.5
 _RANK = {"Gaussian": 0, "Laplace": 1, "Student-t": 2}
 
@@ -67,21 +69,29 @@ def _widest_span(d, sd: float) -> tuple[float, float]:
 
 def _heavy_enough(a: float, tp: tuple[str, float], tq: tuple[str, float], p=None,
                   q=None) -> bool:
-    """∫ p^a q^{1−a} < ∞ for a > 1, from p's and q's heaviest tails.  Equal rates diverge, but
-    for Gaussian tails, where the exponent is then linear, κ(m_p − m_q)x on each side: finite
-    when q's outermost widest components lie beyond p's on both sides."""
+    """∫ p^a q^{1−a} < ∞ for a > 1, from p's and q's heaviest tails, in exact rational arithmetic
+    on the given floats (a rate that equals the critical one to 1e-16 is still on one side).
+
+    The log of the integrand's tail is a·log p + (1−a)·log q.  Different kinds: finite iff q's
+    kind is heavier.  Student-t: ~ −[a(ν_p+1) − (a−1)(ν_q+1)] log|x|, finite iff that power
+    exceeds 1.  Laplace: ~ −[a/b_p − (a−1)/b_q]|x|, finite iff positive (equal: a constant).
+    Gaussian: −½[a/s_p² − (a−1)/s_q²]x² + O(x); where the two rates are equal the exponent is
+    linear, κ(m_p − m_q)x with κ = a/s_p² and m the outermost location of each one's widest
+    components on that side, so it is finite iff q's outermost widest components lie strictly
+    beyond p's on both sides."""
     (kp, vp), (kq, vq) = tp, tq
     if _RANK[kq] != _RANK[kp]:
         return _RANK[kq] > _RANK[kp]
+    fa, fp, fq = Fraction(a), Fraction(vp), Fraction(vq)
     if kp == "Gaussian":
-        lhs, rhs = a / vp**2, (a - 1.0) / vq**2
+        lhs, rhs = fa / fp**2, (fa - 1) / fq**2
         if lhs == rhs and p is not None:
             (pl, ph), (ql, qh) = _widest_span(as_mixture(p), vp), _widest_span(as_mixture(q), vq)
             return ql < pl and qh > ph
         return lhs > rhs
     if kp == "Laplace":
-        return a / vp > (a - 1.0) / vq
-    return a * (vp + 1.0) - (a - 1.0) * (vq + 1.0) > 1.0
+        return fa / fp > (fa - 1) / fq
+    return fa * (fp + 1) - (fa - 1) * (fq + 1) > 1
 
 
 def _describe(t: tuple[str, float]) -> str:
@@ -142,14 +152,19 @@ def _series(t: np.ndarray, a: float) -> np.ndarray:
     return out
 
 
-def pointwise(lp: np.ndarray, lq: np.ndarray, alpha: float) -> np.ndarray:
+def pointwise(lp: np.ndarray, lq: np.ndarray, alpha: float,
+              t: np.ndarray | None = None) -> np.ndarray:
     """[α p + (1−α) q − p^α q^{1−α}] / (α(1−α)) from log p and log q, stable at every α (α = 0
-    and 1 give the KL integrands q·(expm1(t) − t) and p·(expm1(−t) + t))."""
+    and 1 give the KL integrands q·(expm1(t) − t) and p·(expm1(−t) + t)).  ``t``: log p − log q
+    where the caller has it more accurately than the difference of the two logs."""
     a = alpha
     lw, lo = (lq, lp) if a <= 0.5 else (lp, lq)
+    if t is None:
+        t = lo - lw
+    elif a > 0.5:
+        t = -t
     if a > 0.5:
         a = 1.0 - a
-    t = lo - lw
     out = np.empty_like(t)
     small = np.abs(t) <= _SERIES_T
     out[small] = np.exp(lw[small]) * _series(t[small], a)
@@ -174,8 +189,10 @@ def _r_edges(p: Mixture, mu: np.ndarray, sigma: np.ndarray, a: float) -> np.ndar
     Normal's r is a Gaussian of precision α/s² + (1−α)/σ²; a Laplace's two shifted Gaussians; a
     t is taken as the Normal of its curvature at the centre), and for 0 < α < 1 where q^{1−α}
     (width σ/√(1−α)) ends; a Normal component's own edges too (where p ≫ q the integrand is
-    ≈ p/(1−α)); NaN where there is none."""
+    ≈ p/(1−α)); for α outside [0, 1], where a Normal's piece is nearly flat, the ladder of its
+    exponential decay (:func:`_decay_ladder`); NaN where there is none."""
     pairs = []  # (centre, sd) per Gaussian piece of r
+    ladders = []
     iv = 1.0 / sigma**2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for _, c in p._active:
@@ -191,12 +208,27 @@ def _r_edges(p: Mixture, mu: np.ndarray, sigma: np.ndarray, a: float) -> np.ndar
             pairs.append((centre, np.where(prec > 0, 1.0 / np.sqrt(np.abs(prec)), np.nan)))
             if isinstance(c, Normal):  # p's own mass (the α p term), where p ≫ q
                 pairs.append((np.full_like(mu, c.loc), np.full_like(mu, c.scale)))
+                if not 0.0 <= a <= 1.0:
+                    ladders.append(_decay_ladder(c.loc, prec, (1.0 - a) * (mu - c.loc) * iv))
         if 0.5 < a < 1.0:
             pairs.append((mu, sigma / math.sqrt(1.0 - a)))
         out = np.concatenate([np.empty((len(mu), 0))] + [
-            centre[:, None] + sd[:, None] * R_OFFSETS for centre, sd in pairs], axis=1)
+            centre[:, None] + sd[:, None] * R_OFFSETS for centre, sd in pairs] + ladders, axis=1)
     out[~np.isfinite(out)] = np.nan
     return out
+
+
+def _decay_ladder(m: float, prec: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """(K, 22) edges every 2 decay lengths, up to 44, from a Normal component's location m into
+    the side where its piece of r decays, for rows where that piece is nearly flat (α < 0 or
+    α > 1 near the edge of the finite region: precision → 0): log r there is ≈ slope·(x − m)
+    over more than 16 decay lengths 1/|slope| (slope²/prec > 16), where the Gaussian's own
+    edges, 0.5–3 of its (huge) sds apart, are far too coarse (|prec|: at the exact edge it is
+    0 up to rounding).  NaN elsewhere."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = -1.0 / slope
+        flat = (slope * slope > 16.0 * np.abs(prec)) & np.isfinite(step)
+    return np.where(flat[:, None], m + step[:, None] * _LADDER, np.nan)
 
 
 def _mass_outside(p: Mixture, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -289,7 +321,10 @@ def alpha_divergence(p, q, alpha: float = 0.5, unit: str = "nats") -> float:
     if pm == qm:
         return 0.0
     c, pc = pm.centred
-    if isinstance(q, Normal):
+    (_, only), = pc._active if len(pc._active) == 1 else ((None, None),)
+    if isinstance(q, Normal) and isinstance(only, Normal):
+        value = _two_normals(only, Normal(q.mean - c, q.std), a)
+    elif isinstance(q, Normal):
         theta = np.array([[q.mean - c, math.log(q.std)]])
         value = float(alpha_objective(pc, theta, a, derivatives=False)[0][0])
     else:
@@ -302,6 +337,20 @@ def alpha_divergence(p, q, alpha: float = 0.5, unit: str = "nats") -> float:
         x, w = nodes(np.unique(np.concatenate([pc.breakpoints, qc.breakpoints, *extra])))
         value = float(np.dot(w, pointwise(pc.logpdf(x), qc.logpdf(x), a)))
     return max(value, 0.0) * factor
+
+
+def _two_normals(p: Normal, q: Normal, a: float) -> float:
+    """D_α(p‖q) for two Normals, on both one's panels and r's, with log p − log q formed
+    without cancellation: −½(z_p − z_q)(z_p + z_q) − log(s_p/s_q), z_p − z_q from the
+    differences of the parameters (exact when they are close).  Subtracting the two logs would
+    leave an absolute error of ~1e-16 in a t of ~1e-12 where p and q nearly coincide."""
+    e = _r_edges(as_mixture(p), np.array([q.mean]), np.array([q.std]), a)[0]
+    x, w = nodes(np.unique(np.concatenate([p.breakpoints, q.breakpoints, e[np.isfinite(e)]])))
+    zp, zq = (x - p.mean) / p.std, (x - q.mean) / q.std
+    dz = ((x - p.mean) * (q.std - p.std) + p.std * (q.mean - p.mean)) / (p.std * q.std)
+    t = -0.5 * dz * (zp + zq) - math.log1p((p.std - q.std) / q.std)
+    lp, lq = p.logpdf(x), q.logpdf(x)
+    return float(np.dot(w, pointwise(lp, lq, a, t)))
 
 
 # --- the Gaussian fit -------------------------------------------------------------------------
@@ -331,7 +380,41 @@ def alpha_descent(pc: Mixture, alpha: float, theta0: np.ndarray):
     def inside(theta):
         return _allowed(theta) & (theta[:, 1] > lo) & (theta[:, 1] < hi)
 
-    return descend(lambda th: alpha_objective(pc, th, alpha), theta0, _unit_lengths, inside)
+    run = descend(steered_objective(pc, alpha), theta0, _unit_lengths, inside)
+    return unsteer(run, alpha)
+
+
+def _steered(alpha: float) -> bool:
+    return alpha < 0.0 or alpha > 1.0
+
+
+def steered_objective(pc: Mixture, alpha: float):
+    """What the descents minimise: D_α itself for 0 ≤ α ≤ 1, where it is at most 1/(α(1−α));
+    log(1 + D_α) outside, where D_α grows like the exponential of a quadratic (e^127 at a
+    mode of a bimodal target at α = 2) and Newton on D_α itself crawls (0.2 of a unit a step,
+    200 steps from a mode to the optimum).  Same minima, same Newton step at a stationary
+    point, and its Hessian there is D_α's over 1 + D_α: the same certificate.  :func:`unsteer`
+    turns a Descent's values back into D_α."""
+    if not _steered(alpha):
+        return lambda th: alpha_objective(pc, th, alpha)
+
+    def fn(theta):
+        f, g, h = alpha_objective(pc, theta, alpha)
+        s = 1.0 + f
+        ok = np.isfinite(s)
+        g2, h2 = g.copy(), h.copy()
+        g2[ok] = g[ok] / s[ok, None]
+        h2[ok] = h[ok] / s[ok, None, None] - g2[ok, :, None] * g2[ok, None, :]
+        return np.log1p(f), g2, h2
+
+    return fn
+
+
+def unsteer(run, alpha: float):
+    """A Descent of :func:`steered_objective` with its values as D_α again."""
+    if _steered(alpha):
+        run.f = np.expm1(run.f)
+    return run
 
 
 def finite_starts(pc: Mixture, alpha: float, theta0: np.ndarray) -> np.ndarray:

@@ -82,14 +82,14 @@ def _problem(pm: Mixture, objective: str, alpha: float):
     c, pc = pm.centred
     if objective == "reverse":
         return c, (lambda th: reverse_objective(pc, th)), _allowed
-    from explorer.alpha import alpha_objective, log_sigma_bounds
+    from explorer.alpha import log_sigma_bounds, steered_objective
 
     lo, hi = log_sigma_bounds(pc, alpha)
 
     def inside(th):
         return _allowed(th) & (th[:, 1] > lo) & (th[:, 1] < hi)
 
-    return c, (lambda th: alpha_objective(pc, th, alpha)), inside
+    return c, steered_objective(pc, alpha), inside
 
 
 def sweep(p, parameter: str, values, objective: str = "reverse", alpha: float = 0.5,
@@ -124,6 +124,10 @@ def sweep(p, parameter: str, values, objective: str = "reverse", alpha: float = 
             ok = finite_starts(pm.centred[1], a, theta0)
             theta0 = theta0[ok | (np.arange(len(theta0)) < len(warm))]
         run = descend(fn, theta0, _unit_lengths, inside)
+        if objective == "alpha":  # values of log(1 + D_α) back to D_α
+            from explorer.alpha import unsteer
+
+            run = unsteer(run, a)
         optima: list[int] = []  # rows of distinct certified minima
         for i in np.flatnonzero(run.certified):
             if not any(_close(run.theta[i], run.theta[k], 1e-4) for k in optima):

@@ -178,4 +178,7 @@ def alpha_divergence(p, q, alpha):
         mixed = mp.exp(a * lp + (1 - a) * lq)
         return (a * mp.exp(lp) + (1 - a) * mp.exp(lq) - mixed) / (a * (1 - a))
 
-    return integrate(integrand, pts)
+    # beyond the last point: where two Gaussian tails have equal rates the integrand decays only
+    # exponentially (α < 0 with q wider than p, or α > 1 with q narrower), so the tails go to ±∞
+    return (integrate(integrand, pts) + mp.quad(integrand, [-mp.inf, pts[0]])
+            + mp.quad(integrand, [pts[-1], mp.inf]))
