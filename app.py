@@ -17,6 +17,8 @@ Pages (url_path — file):
     rlhf          views/rlhf.py         RLHF: the β leash, and DPO
     estimators    views/estimators.py   KL estimators k1, k2, k3
     distill       views/distill.py      Distillation and temperature
+    alpha         views/alpha.py        α-divergence: from mode-seeking to mass-covering
+    sweep         views/sweep.py        Sweeps: births, deaths and switches of optima
 
 Widget keys (stable; tests and browser tests rely on them; charts are st.plotly_chart keys, so
 the DOM has .st-key-<key> around each):
@@ -35,6 +37,8 @@ the DOM has .st-key-<key> around each):
                  rlhf_chart
     estimators:  k_setting, k_mu, k_n, k_r, k_seed; estimators_chart; table k_table
     distill:     dt_n, dt{i}_label, dt{i}_z (i = 1…12), dt_T; distill_chart, temperature_chart
+    alpha:       alpha; alpha_chart; table alpha_table
+    sweep:       sw_param, sw_i, sw_j, sw_lo, sw_hi, sw_jump; sweep_chart
 Session-state hooks for tests: "_kl_results_json" holds the JSON the download button serves.
 """
 
@@ -64,6 +68,8 @@ PAGES = [
     ("views/rlhf.py", "RLHF: the β leash, and DPO", "rlhf", ":material/tune:"),
     ("views/estimators.py", "KL estimators k1, k2, k3", "estimators", ":material/casino:"),
     ("views/distill.py", "Distillation and temperature", "distill", ":material/school:"),
+    ("views/alpha.py", "α-divergence", "alpha", ":material/linear_scale:"),
+    ("views/sweep.py", "Sweeps: optima along a parameter", "sweep", ":material/timeline:"),
 ]
 NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill")  # pages without p
 

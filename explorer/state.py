@@ -28,6 +28,7 @@ Query-string schema (every key optional)::
     tv   heavy-tails page ν in [0.5, 30]                                      (default 1.5)
     ly   fits charts' density axis: 1 = log scale, 0 = linear                 (default 0)
     rl b dp kx km kn kr ks dt tt   the /rlhf, /estimators and /distill pages (explorer.state_mlkl)
+    al sw sc sr                    the /alpha and /sweep pages (explorer.state_alpha)
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from explorer.presets import (
     _int,
     preset_of,
 )
+from explorer.state_alpha import KEYS as SWEEP_KEYS
+from explorer.state_alpha import SweepState
 from explorer.state_mlkl import KEYS as MLKL_KEYS
 from explorer.state_mlkl import MlklState
 
@@ -70,7 +73,8 @@ NARROW_FRACTION = 0.01
 
 MAX_VALUE_CHARS = 1000  # longer values are ignored whole
 MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
-KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly") + MLKL_KEYS
+KEYS = (("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly")
+        + MLKL_KEYS + SWEEP_KEYS)
 # Streamlit's own parameters, never ours to judge.
 RESERVED = ("embed", "embed_options")
 
@@ -180,6 +184,7 @@ class AppState:
     tail_df: float = 1.5
     log_density: bool = False  # the fits charts' density axis on a log scale
     mlkl: MlklState = MlklState()  # the /rlhf, /estimators and /distill pages
+    sweeps: SweepState = SweepState()  # the /alpha and /sweep pages
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -205,8 +210,8 @@ class AppState:
         set_(self, "tail_df", _in("heavy-tails ν", self.tail_df, *TAIL_DF_RANGE))
         if not isinstance(self.log_density, bool):
             raise ValueError(f"log density must be True or False, got {_shown(self.log_density)}")
-        if not isinstance(self.mlkl, MlklState):
-            raise ValueError("mlkl must be an MlklState")
+        if not isinstance(self.mlkl, MlklState) or not isinstance(self.sweeps, SweepState):
+            raise ValueError("mlkl and sweeps must be an MlklState and a SweepState")
 
     # --- derived -------------------------------------------------------------------------------
     @property
@@ -250,6 +255,7 @@ class AppState:
         if self.disc != d.disc:
             q["d"] = ",".join(f"{lab}:{num(p)}:{num(qq)}" for lab, p, qq in self.disc)
         q.update(self.mlkl.to_query())
+        q.update(self.sweeps.to_query())
         return q
 
     @classmethod
@@ -359,6 +365,7 @@ class AppState:
         attempt("ly", lambda v: values.__setitem__(
             "log_density", {"0": False, "1": True}[_choice("ly", v, ("0", "1"))]), "linear axis")
         values["mlkl"] = MlklState.from_query(raw, _shown, warnings)
+        values["sweeps"] = SweepState.from_query(raw, _shown, warnings)
         try:
             state = cls(**values)
         except ValueError as e:  # a combination no single check caught: drop to defaults

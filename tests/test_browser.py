@@ -24,6 +24,7 @@ playwright_api = require_browser()
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
 PAGES += ["rlhf", "estimators", "distill"]  # issue 9
+PAGES += ["alpha", "sweep"]  # issue 8
 
 
 def open_app(page, url: str, chart_key: str = "fits_chart") -> None:
@@ -168,7 +169,8 @@ def test_dragging_the_manual_q_updates_its_kl_values_and_the_link(server, page):
 CHART_KEYS = {"": "fits_chart", "penalty": "penalty_chart", "landscape": "landscape_chart",
               "entropy": "entropy_chart", "mle": "mle_chart", "discrete": "discrete_chart",
               "heavy-tails": "tails_chart", "rlhf": "rlhf_chart",
-              "estimators": "estimators_chart", "distill": "distill_chart"}
+              "estimators": "estimators_chart", "distill": "distill_chart",
+              "alpha": "alpha_chart", "sweep": "sweep_chart"}
 # Every text box Plotly draws outside the traces: subplot titles and notes, legends, colour bars,
 # axis titles.  None may overlap another in a chart that is shown.
 OVERLAPS_JS = """() => {
