@@ -4,15 +4,11 @@ optimum's μ and σ across α (explorer.sweep over α)."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from explorer.figures.alpha import alpha_figure, alpha_summary, no_fit_ranges
 from explorer.figures.sweep import events_text
-from explorer.fitting import NoFiniteFitError, fit_gaussian
-from explorer.presets import mixture
-from explorer.state_alpha import ALPHA_RANGE, ALPHA_STEP
-from explorer.sweep import sweep
+from explorer.state_alpha import ALPHA_STEP
 from views.common import (
     as_text,
     commit,
@@ -23,37 +19,13 @@ from views.common import (
     page_header,
     q_text,
     seed,
-    shared_cache,
     show_chart,
     show_error,
 )
+from views.sweep_cache import GRID, alpha_fit, alpha_sweep, sweep_thinning
 
-GRID = tuple(float(f"{ALPHA_RANGE[0] + k * ALPHA_STEP:.2f}") + 0.0
-             for k in range(round((ALPHA_RANGE[1] - ALPHA_RANGE[0]) / ALPHA_STEP) + 1))
 NAMED = {0.0: "0 · reverse KL(q‖p)", 1.0: "1 · forward KL(p‖q)", 0.5: "0.5 · 4·Hellinger²",
          2.0: "2 · ½χ²(p‖q)"}
-
-
-@shared_cache(256)
-def alpha_fit(key: tuple, alpha: float):
-    """(every certified local optimum, best first, as Normals with D_α in nats; reason) —
-    reason is why no Gaussian has a finite D_α (then no optima), or why none was certified."""
-    try:
-        fit = fit_gaussian(mixture(key), "alpha", alpha=alpha)
-    except NoFiniteFitError as e:
-        return (), str(e)
-    if not fit.local_optima:
-        return (), "the optimiser certified no minimum at this α (none is shown)."
-    return tuple((o.q, o.kl) for o in fit.local_optima), None
-
-
-SWEEP_GRID = GRID[::2]  # α in steps of 0.1: 51 fits with every optimum
-
-
-@shared_cache(32)
-def alpha_sweep(key: tuple):
-    """Every optimum of D_α at each α of SWEEP_GRID, joined into branches."""
-    return sweep(mixture(key), "alpha", np.array(SWEEP_GRID), objective="alpha")
 
 
 def _on_alpha() -> None:
@@ -78,7 +50,8 @@ alpha = get_state().sweeps.alpha
 
 optima, reason = alpha_fit(key, alpha)
 with st.spinner("Following every optimum across α…"):
-    sw = alpha_sweep(key)
+    stride = 2 * sweep_thinning(key)  # α in steps of 0.1 (0.2, 0.5 for many modes)
+    sw = alpha_sweep(key, stride)
 finite = [bool(b >= 0) for b in sw.best]  # α where some Gaussian has a finite D_α
 summary = None
 if optima:
@@ -87,7 +60,7 @@ if optima:
     summary = alpha_summary(q0, d0, kpq, kqp, alpha, unit)
 show_chart(lambda stacked: alpha_figure(
     p, optima[0][0] if optima else None, [q for q, _ in optima[1:]], summary, sw, alpha,
-    no_fit_ranges(SWEEP_GRID, finite), as_text(reason or "", "plotly"), stacked=stacked),
+    no_fit_ranges(GRID[::stride], finite), as_text(reason or "", "plotly"), stacked=stacked),
     "alpha_chart", "kl-explorer-alpha")
 
 if not optima:
@@ -112,5 +85,7 @@ else:
     st.dataframe(rows, hide_index=True, key="alpha_table")
     st.caption(f"{len(rows)} distinct local optim{'um' if len(rows) == 1 else 'a'} of D_α, "
                "best first, each certified (vanishing Newton step, positive-definite Hessian).")
-st.caption("Right: " + events_text(sw, "α") + " Grey bands: no Gaussian has a finite D_α "
-           "there." * any(not f for f in finite))
+st.caption(f"Right, α in steps of {stride * ALPHA_STEP:g}"
+           + (" (coarser for a target with this many modes, to keep a view cheap)"
+              if stride > 2 else "") + ": " + events_text(sw, "α")
+           + (" Grey bands: no Gaussian has a finite D_α there." if not all(finite) else ""))

@@ -7,14 +7,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
 from explorer.figures.sweep import events_text, sweep_figure
 from explorer.figures.text import fmt_num
 from explorer.presets import SCALE_RANGE, mixture
 from explorer.state_alpha import PARAMETERS, check_range
-from explorer.sweep import sweep, target_at
+from explorer.sweep import target_at
 from views.common import (
     as_text,
     commit,
@@ -22,16 +21,16 @@ from views.common import (
     get_state,
     nice_step,
     page_header,
-    shared_cache,
     show_chart,
     show_error,
     tidy,
 )
 from views.sidebar import _after_components, _write_component_keys
+from views.sweep_cache import param_sweep, sweep_thinning
 
 LABELS = {"sep": "Separation of two components", "w": "One component's weight",
           "s": "One component's width"}
-DIVISIONS = 120  # about 50–120 sweep points over the range
+DIVISIONS = 120  # about 50–120 sweep points over the range (fewer for many modes)
 
 
 def current_value(comps, param: str, i: int, j: int) -> float:
@@ -54,15 +53,10 @@ def default_span(comps, param: str, i: int, j: int) -> tuple[float, float]:
     return tidy(max(cur / 5, SCALE_RANGE[0])), tidy(min(cur * 3, SCALE_RANGE[1]))
 
 
-def grid(lo: float, hi: float) -> tuple[float, ...]:
-    step = nice_step(hi - lo, DIVISIONS)
+def grid(lo: float, hi: float, thinning: int = 1) -> tuple[float, ...]:
+    step = nice_step(hi - lo, DIVISIONS // thinning)
     n = int(math.floor((hi - lo) / step + 1e-9)) + 1
     return tuple(tidy(lo + k * step) for k in range(n))
-
-
-@shared_cache(32)
-def param_sweep(key: tuple, param: str, i: int, j: int, values: tuple):
-    return sweep(mixture(key), PARAMETERS[param], np.array(values), component=i, other=j)
 
 
 def specs_at(comps, param: str, value: float, i: int, j: int):
@@ -145,7 +139,7 @@ r1, r2, r3 = st.columns([1, 1, 2])
 r1.number_input("from", key="sw_lo", format="%g", on_change=_on_span)
 r2.number_input("to", key="sw_hi", format="%g", on_change=_on_span)
 show_error("sw_lo")
-values = grid(lo, hi)
+values = grid(lo, hi, sweep_thinning(key))
 cur = current_value(comps, param, i0, j0)
 what = {"sep": f"μ{j} − μ{i}", "w": f"weight of component {i}",
         "s": f"scale of component {i}"}[param]
