@@ -12,8 +12,8 @@ from explorer import style
 from explorer.distributions import Normal, as_mixture
 from explorer.figures.base import LEGEND_GAP_PX, _finish, at, panel_grid
 from explorer.figures.fits import _density_axis, _density_traces, _note, _q_trace
-from explorer.figures.sweep import add_branches, mark_current, mark_switches
-from explorer.figures.text import fmt_kl, fmt_mu_sigma, fmt_num
+from explorer.figures.sweep import add_branches, mark_current, mark_switches, mu_range
+from explorer.figures.text import _wrap, fmt_kl, fmt_mu_sigma, fmt_num
 from explorer.grid import x_grid
 
 TICK_LINE_PX = 20
@@ -62,8 +62,8 @@ def alpha_figure(p, fit: Normal | None, others: Sequence[Normal], summary: str |
         fig.add_trace(_q_trace(fit, x, "D<sub>α</sub> fit q", style.FORWARD), **one)
     xref, yref = ("x domain", "y domain")
     _note(fig, summary if fit is not None else
-          "No Gaussian has a finite D<sub>α</sub><br>at this α: " + (reason or "see below"),
-          xref, yref)
+          "No Gaussian has a finite D<sub>α</sub> at this α:<br>"
+          + _wrap(reason or "see below", 44), xref, yref)
     curves = [as_mixture(p).pdf(x), *(q.pdf(x) for q in qs)]
     _density_axis(fig, curves, False, 0.36, **one)
     fig.update_xaxes(title_text="x", **one)
@@ -81,7 +81,7 @@ def alpha_figure(p, fit: Normal | None, others: Sequence[Normal], summary: str |
         fig.update_xaxes(title_text="α", range=[lo - 0.05, hi + 0.05], tickvals=ticks,
                          ticktext=[ALPHA_TICKS[t] for t in ticks], **pos)
     fig.update_yaxes(title_text="σ (log scale)", type="log", **at(stacked, 3))
-    fig.update_yaxes(title_text="μ", **at(stacked, 2))
+    fig.update_yaxes(title_text="μ", range=mu_range(sw), **at(stacked, 2))
     fig.add_trace(go.Scatter(x=[alpha], y=[None], mode="lines", name="current α",
                              legendgroup="current", line={"color": style.MANUAL, "width": 2.5},
                              hoverinfo="skip"), **at(stacked, 2))

@@ -81,6 +81,17 @@ def add_branches(fig, sw, what: str, pos: dict, *, show_legend: bool, factor: fl
                 hovertemplate=f"{kind} of a branch at %{{x:.4g}}<extra></extra>"), **pos)
 
 
+def mu_range(sw) -> list[float] | None:
+    """A μ axis range padded by a quarter of the narrowest optimum's σ, so that optima at one μ
+    up to round-off (±1e-17 on a symmetric target) draw as a flat line, not as noise."""
+    mus = [m for br in sw.branches for m in br.mu]
+    if not mus:
+        return None
+    lo, hi = min(mus), max(mus)
+    pad = max(0.08 * (hi - lo), 0.25 * min(s for br in sw.branches for s in br.sigma))
+    return [lo - pad, hi + pad]
+
+
 def mark_switches(fig, sw, pos: dict) -> None:
     for _, _, v in sw.switches:
         fig.add_vline(x=float(v), line={"color": style.OTHER, "width": 1.5, "dash": "dot"},
@@ -120,6 +131,7 @@ def sweep_figure(sw, current: float | None, *, x_title: str, unit: str = "nats",
             mark_current(fig, current, pos)
         if stacked or i == 2:
             fig.update_xaxes(title_text=x_title, **pos)
+    fig.update_yaxes(range=mu_range(sw), **at(stacked, 2))
     fig.update_xaxes(range=[float(sw.values[0]), float(sw.values[-1])])
     if current is not None:  # a legend entry for the solid line (shapes have none)
         fig.add_trace(go.Scatter(x=[float(sw.values[0])], y=[None], mode="lines",
