@@ -7,7 +7,7 @@ D_α → KL(q‖p) as α → 0 and KL(p‖q) as α → 1; D_½ = 4·Hellinger²,
   cancellation at any α), the expm1 form elsewhere, with q·e^{αt} taken as e^{α log p + (1−α) log
   q} (never overflows).  For α > ½ the roles are swapped (D_α(p‖q) = D_{1−α}(q‖p)), so the
   expm1 form never divides by a small 1−α.
-* Infinite integrals are decided in closed form from the tails (:func:`why_infinite_alpha`).
+* Infinite integrals are decided in closed form from the tails (:mod:`explorer.alpha_tails`).
 * For a Gaussian q the integral is taken on q's panels, p's log-breakpoints and edges where
   r = p^α q^{1−α} lives (per component, in closed form: r's mass moves off and widens near the
   boundary of the finite region), plus p's mass outside that range, which contributes P_out/(1−α)
@@ -18,11 +18,16 @@ D_α → KL(q‖p) as α → 0 and KL(p‖q) as α → 1; D_½ = 4·Hellinger²,
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 from scipy import special
 
+from explorer.alpha_tails import (  # noqa: F401  (re-exported: explorer.alpha is the API)
+    check_alpha,
+    sigma_bounds,
+    tail,
+    why_infinite_alpha,
+)
 from explorer.distributions import LOG_2PI, Laplace, Mixture, Normal, StudentT, as_mixture
 from explorer.objectives import Q_OFFSETS, forward_objective, reverse_nodes, reverse_objective
 from explorer.quadrature import nodes
@@ -31,109 +36,6 @@ _R_SIDE = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0
 R_OFFSETS = np.concatenate([-_R_SIDE[::-1], [0.0], _R_SIDE])
 _LADDER = np.arange(2.0, 46.0, 2.0)
 _SERIES_T = 0.5
-_RANK = {"Gaussian": 0, "Laplace": 1, "Student-t": 2}
-
-
-def check_alpha(alpha) -> float:
-    """α as a float, finite (any real α is allowed)."""
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ValueError(f"alpha must be a real number, got {alpha!r}") from None
-    if not math.isfinite(a):
-        raise ValueError(f"alpha must be finite, got {alpha!r}")
-    return a
-
-
-# --- when the integral diverges ---------------------------------------------------------------
-def tail(d) -> tuple[str, float]:
-    """The heaviest tail of a distribution: ("Student-t", smallest ν), else ("Laplace", largest
-    scale), else ("Gaussian", largest sd)."""
-    comps = [c for w, c in zip(as_mixture(d).weights, as_mixture(d).components, strict=True)
-             if w > 0]
-    ts = [c.df for c in comps if isinstance(c, StudentT)]
-    if ts:
-        return "Student-t", min(ts)
-    ls = [c.scale for c in comps if isinstance(c, Laplace)]
-    if ls:
-        return "Laplace", max(ls)
-    return "Gaussian", max(c.scale for c in comps)
-
-
-def _widest_span(d, sd: float) -> tuple[float, float]:
-    """Lowest and highest location of the components of sd ``sd`` (a Gaussian mixture's tails)."""
-    locs = [c.loc for w, c in zip(d.weights, d.components, strict=True)
-            if w > 0 and c.scale == sd]
-    return min(locs), max(locs)
-
-
-def _heavy_enough(a: float, tp: tuple[str, float], tq: tuple[str, float], p=None,
-                  q=None) -> bool:
-    """∫ p^a q^{1−a} < ∞ for a > 1, from p's and q's heaviest tails, in exact rational arithmetic
-    on the given floats (a rate that equals the critical one to 1e-16 is still on one side).
-
-    The log of the integrand's tail is a·log p + (1−a)·log q.  Different kinds: finite iff q's
-    kind is heavier.  Student-t: ~ −[a(ν_p+1) − (a−1)(ν_q+1)] log|x|, finite iff that power
-    exceeds 1.  Laplace: ~ −[a/b_p − (a−1)/b_q]|x|, finite iff positive (equal: a constant).
-    Gaussian: −½[a/s_p² − (a−1)/s_q²]x² + O(x); where the two rates are equal the exponent is
-    linear, κ(m_p − m_q)x with κ = a/s_p² and m the outermost location of each one's widest
-    components on that side, so it is finite iff q's outermost widest components lie strictly
-    beyond p's on both sides."""
-    (kp, vp), (kq, vq) = tp, tq
-    if _RANK[kq] != _RANK[kp]:
-        return _RANK[kq] > _RANK[kp]
-    fa, fp, fq = Fraction(a), Fraction(vp), Fraction(vq)
-    if kp == "Gaussian":
-        lhs, rhs = fa / fp**2, (fa - 1) / fq**2
-        if lhs == rhs and p is not None:
-            (pl, ph), (ql, qh) = _widest_span(as_mixture(p), vp), _widest_span(as_mixture(q), vq)
-            return ql < pl and qh > ph
-        return lhs > rhs
-    if kp == "Laplace":
-        return fa / fp > (fa - 1) / fq
-    return fa * (fp + 1) - (fa - 1) * (fq + 1) > 1
-
-
-def _describe(t: tuple[str, float]) -> str:
-    kind, v = t
-    return {"Gaussian": f"Gaussian (sd {v:.4g})", "Laplace": f"Laplace (scale {v:.4g})",
-            "Student-t": f"Student-t (ν = {v:.4g})"}[kind]
-
-
-def why_infinite_alpha(p, q, alpha: float) -> str | None:
-    """Why D_α(p‖q) is infinite, in one sentence, or None where it is finite.
-
-    ∫ p^α q^{1−α} is finite for 0 ≤ α ≤ 1; for α > 1 it needs q's tails heavy enough for p's;
-    for α < 0 it is ∫ q^{1−α} p^α, which needs p's tails heavy enough for q's.
-    """
-    a = check_alpha(alpha)
-    if 0.0 <= a <= 1.0:
-        if a in (0.0, 1.0):
-            from explorer.divergences import why_infinite
-
-            return why_infinite(q, p) if a == 0.0 else why_infinite(p, q)
-        return None
-    tp, tq = tail(p), tail(q)
-    if a > 1.0 and not _heavy_enough(a, tp, tq, p, q):
-        return (f"for α = {a:g} > 1, ∫ p^α q^(1−α) diverges: q's tails, {_describe(tq)}, are too "
-                f"light for p's, {_describe(tp)}: D_α(p‖q) = ∞.")
-    if a < 0.0 and not _heavy_enough(1.0 - a, tq, tp, q, p):
-        return (f"for α = {a:g} < 0, ∫ q^(1−α) p^α diverges: p's tails, {_describe(tp)}, are too "
-                f"light for q's, {_describe(tq)}: D_α(p‖q) = ∞.")
-    return None
-
-
-def sigma_bounds(p, alpha: float) -> tuple[float, float] | None:
-    """The open interval of σ in which D_α(p‖N(μ, σ²)) is finite (any μ), or None if none is."""
-    a = check_alpha(alpha)
-    kind, v = tail(p)
-    if 0.0 <= a <= 1.0:
-        return None if why_infinite_alpha(p, Normal(0.0, 1.0), a) else (0.0, math.inf)
-    if a > 1.0:
-        return None if kind != "Gaussian" else (v * math.sqrt((a - 1.0) / a), math.inf)
-    return (0.0, math.inf) if kind != "Gaussian" else (0.0, v * math.sqrt((1.0 - a) / -a))
-
-
 # --- the pointwise integrand ------------------------------------------------------------------
 def _series(t: np.ndarray, a: float) -> np.ndarray:
     """Σ_{n≥2} (1 + a + … + a^{n−2}) tⁿ/n! for |t| ≤ ½, to below 1e-18 of its first term."""
