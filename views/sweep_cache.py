@@ -20,12 +20,12 @@ GRID = tuple(float(f"{ALPHA_RANGE[0] + k * ALPHA_STEP:.2f}") + 0.0
 def sweep_thinning(key: tuple) -> int:
     """1, 2 or 5: how much coarser than their full grids the sweeps of /alpha and /sweep are
     for this target.  Each sweep point runs a descent from every run of neighbouring components
-    (n(n+1)/2 of them for n separated modes): six far-apart Normals cost 11 CPU-s over 51 α
-    where two cost 1, and one view should cost a shared server about a second (issue 13)."""
+    (n(n+1)/2 of them for n separated modes): over 51 α three modes cost 2 CPU-s and six 11,
+    where two cost 1, and one view should cost a shared server at most ~2 CPU-s (issue 13)."""
     from explorer.fitting import reverse_starts
 
     starts = len(reverse_starts(mixture(key)))
-    return 1 if starts <= 6 else 2 if starts <= 10 else 5
+    return 1 if starts <= 3 else 2 if starts <= 10 else 5
 
 
 @shared_cache(256)
