@@ -17,6 +17,8 @@ Pages (url_path — file):
     rlhf          views/rlhf.py         RLHF: the β leash, and DPO
     estimators    views/estimators.py   KL estimators k1, k2, k3
     distill       views/distill.py      Distillation and temperature
+    alpha         views/alpha.py        α-divergence: from mode-seeking to mass-covering
+    sweep         views/sweep.py        Sweeps: births, deaths and switches of optima
     drift         views/drift.py        Drift: KL, JS and PSI between two samples
 
 Widget keys (stable; tests and browser tests rely on them; charts are st.plotly_chart keys, so
@@ -36,6 +38,8 @@ the DOM has .st-key-<key> around each):
                  rlhf_chart
     estimators:  k_setting, k_mu, k_n, k_r, k_seed; estimators_chart; table k_table
     distill:     dt_n, dt{i}_label, dt{i}_z (i = 1…12), dt_T; distill_chart, temperature_chart
+    alpha:       alpha; alpha_chart; table alpha_table
+    sweep:       sw_param, sw_i, sw_j, sw_lo, sw_hi, sw_jump; sweep_chart
     drift:       x_source, x_shift, x_scale, x_extra_mean, x_extra_w, x_extra_sd, x_seed,
                  x_n_ref, x_n_live, x_file_{ref,live}, x_paste_{ref,live}, x_col_{ref,live},
                  x_binning, x_bins, x_eps, x_k, x_resamples, x_bias; charts drift_estimates,
@@ -69,6 +73,8 @@ PAGES = [
     ("views/rlhf.py", "RLHF: the β leash, and DPO", "rlhf", ":material/tune:"),
     ("views/estimators.py", "KL estimators k1, k2, k3", "estimators", ":material/casino:"),
     ("views/distill.py", "Distillation and temperature", "distill", ":material/school:"),
+    ("views/alpha.py", "α-divergence", "alpha", ":material/linear_scale:"),
+    ("views/sweep.py", "Sweeps: optima along a parameter", "sweep", ":material/timeline:"),
     ("views/drift.py", "Drift: KL, JS, PSI from samples", "drift", ":material/monitoring:"),
 ]
 NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill")  # pages without p

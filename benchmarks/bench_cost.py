@@ -72,6 +72,17 @@ CASES = [
     ("heavy-tails, ν=0.5", "heavy-tails", {"tv": "0.5"}),
     ("discrete, 10 outcomes", "discrete",
      {"d": ",".join(f"o{i}:{i}:{10 - i}" for i in range(10)), "de": "0.5"}),
+    ("alpha, three modes, α = −2", "alpha", {"p": "three", "al": "-2"}),
+    ("alpha, 6 separated Normals", "alpha", {"c": ",".join(f"n:1:{10 * m}:1" for m in SIX)}),
+    ("alpha, 4 narrow Laplace + 2 Normal (allowed)", "alpha",
+     {"c": "l:1:-5:0.001,l:1:-4:0.001,l:1:-3:0.001,l:1:-2:0.001,n:1:-1:1,n:1:0:1"}),
+    ("alpha, 6 Student-t ν=0.1", "alpha", {"c": ",".join(f"t:1:{m}:1:0.1" for m in SIX)}),
+    ("sweep, 6 separated n/t, separation", "sweep",
+     {"c": ",".join(f"{'t' if m % 2 else 'n'}:1:{10 * m}:1:3" if m % 2 else f"n:1:{10 * m}:1"
+                    for m in SIX)}),
+    ("sweep, 4 narrow Laplace + 2 Normal, width 0.001…1000", "sweep",
+     {"c": "l:1:-5:0.001,l:1:-4:0.001,l:1:-3:0.001,l:1:-2:0.001,n:1:-1:1,n:1:0:1", "sw": "s",
+      "sr": "0.001:1000"}),
     ("drift, 2×100 000 values, k=20, 500 resamples", "drift",
      {"xn": "100000", "xl": "100000", "xj": "20", "xr": "500", "xb": "equal-width", "xk": "50",
       "c": "t:1:0:1:0.1,n:1:5:0.001"}),
@@ -114,7 +125,8 @@ print(json.dumps({"cpu": c1 - c0, "wall": t1 - t0, "base": base_rss, "peak": pea
 
 FILES = {"": "", "penalty": "views/penalty.py", "landscape": "views/landscape.py",
          "entropy": "views/entropy.py", "mle": "views/mle.py", "discrete": "views/discrete.py",
-         "heavy-tails": "views/heavy_tails.py", "drift": "views/drift.py"}
+         "heavy-tails": "views/heavy_tails.py", "alpha": "views/alpha.py",
+         "sweep": "views/sweep.py", "drift": "views/drift.py"}
 
 
 def measure(page: str, params: dict) -> dict:

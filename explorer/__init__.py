@@ -6,6 +6,7 @@
 3.162278
 """
 
+from explorer.alpha import alpha_divergence
 from explorer.discrete import Categorical
 from explorer.distill import fit_student, soft_targets, t2_curve
 from explorer.distributions import Laplace, Mixture, Normal, StudentT
@@ -29,6 +30,7 @@ __all__ = [
     "NoFiniteFitError",
     "Normal",
     "StudentT",
+    "alpha_divergence",
     "cross_entropy",
     "entropy",
     "fit_gaussian",

@@ -65,6 +65,7 @@ class Fit:
     is_minimum: bool = False
     local_optima: tuple[Fit, ...] = ()
     newton_step: float = math.nan
+    alpha: float | None = None  # a direction "alpha" fit: ``kl`` holds D_α (explorer.alpha)
 
 
 # --- the descent ---------------------------------------------------------------------------
@@ -169,7 +170,8 @@ def _distinct(fits: list[Fit]) -> list[Fit]:
     return kept
 
 
-def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None) -> Fit:
+def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
+                 alpha: float | None = None) -> Fit:
     """Fit N(μ, σ²) to ``p`` by minimising KL(p‖q) ("forward") or KL(q‖p) ("reverse").
 
     Forward: a descent from ``init`` (default: the heaviest component) to the unique optimum,
@@ -177,11 +179,19 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None) -> F
     with ``local_optima`` listing them best first.  Reverse with ``init``: the local optimum
     reached from that start.  Raises :class:`NoFiniteFitError` when every Gaussian has infinite
     KL (forward, ν ≤ 2).  Check ``is_minimum`` before presenting ``q`` as an optimum.
+    "alpha": Minka's D_α(p‖q) (``alpha=`` required; :mod:`explorer.alpha`), every local optimum
+    as for reverse; the Fit's ``kl`` is then D_α.
     """
-    if direction not in DIRECTIONS:
+    if direction not in DIRECTIONS and direction != "alpha":
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     if init is not None and not isinstance(init, Normal):
         raise ValueError(f"init must be a Normal, got {type(init).__name__}")
+    if (alpha is None) != (direction != "alpha"):
+        raise ValueError("alpha= goes with direction 'alpha' (and only with it)")
+    if direction == "alpha":
+        from explorer.alpha import fit_alpha
+
+        return fit_alpha(p, alpha, init)
     pm = as_mixture(p)
     if direction == "forward":
         reason = why_infinite(pm, Normal(0.0, 1.0))

@@ -140,6 +140,7 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
                 f[stalled], g[stalled], h[stalled] = objective(theta[stalled])
                 radius[stalled] = 1.0
             ended &= fine[idx] & ~np.isin(idx, stalled)
+        ended &= active[idx]  # merged this step: already ended, into its partner (no cycle)
         active[idx[ended]] = False
         finished[idx[ended & positive & fine[idx]]] = True
     if not fine.all():  # out of steps while coarse: certify on the objective all the same

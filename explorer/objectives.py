@@ -51,22 +51,31 @@ def forward_objective(p: Mixture, theta: np.ndarray):
     return f, g, h
 
 
-def reverse_nodes(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool = False):
+def reverse_nodes(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool = False,
+                  extra: np.ndarray | None = None, lo=None, hi=None):
     """Quadrature nodes and weights for K Gaussians q = N(μ, σ²) as one flat array, with the row
     (which q) of every node: q's panels and the edges of ``p.log_breakpoints`` within
     ``P_REACH`` sd of q's mean.  Ragged (no padding), so a q over many of p's edges costs no
     other q anything.  ``coarse``: p's coarse edges instead
-    (:attr:`Mixture.coarse_log_breakpoints`), to steer a descent far from a minimum."""
+    (:attr:`Mixture.coarse_log_breakpoints`), to steer a descent far from a minimum.
+    ``extra`` (K, m): more edges per q (non-finite ones are dropped); ``lo``, ``hi`` (K,): the
+    range in which p's edges are added instead of ``P_REACH`` sd."""
     k = len(mu)
     q_edges = mu[:, None] + sigma[:, None] * Q_OFFSETS
+    if extra is not None:
+        q_edges = np.concatenate([q_edges, extra], axis=1)
     b = p.coarse_log_breakpoints if coarse else p.log_breakpoints
-    first = np.searchsorted(b, mu - P_REACH * sigma, side="right")
-    count = np.searchsorted(b, mu + P_REACH * sigma, side="left") - first
+    first = np.searchsorted(b, mu - P_REACH * sigma if lo is None else lo, side="right")
+    count = np.searchsorted(b, mu + P_REACH * sigma if hi is None else hi, side="left") - first
+    count = np.maximum(count, 0)
     rows = np.arange(k)
     p_rows = np.repeat(rows, count)
     p_idx = np.arange(p_rows.size) - np.repeat(np.cumsum(count) - count, count) + first[p_rows]
-    edges = np.concatenate([q_edges.ravel(), b[p_idx]])
-    edge_rows = np.concatenate([np.repeat(rows, Q_OFFSETS.size), p_rows])
+    q_rows = np.repeat(rows, q_edges.shape[1])
+    q_edges = q_edges.ravel()
+    keep = np.isfinite(q_edges)
+    edges = np.concatenate([q_edges[keep], b[p_idx]])
+    edge_rows = np.concatenate([q_rows[keep], p_rows])
     order = np.lexsort((edges, edge_rows))
     edges, edge_rows = edges[order], edge_rows[order]
     panel = edge_rows[:-1] == edge_rows[1:]

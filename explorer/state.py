@@ -28,6 +28,7 @@ Query-string schema (every key optional)::
     tv   heavy-tails page ν in [0.5, 30]                                      (default 1.5)
     ly   fits charts' density axis: 1 = log scale, 0 = linear                 (default 0)
     rl b dp kx km kn kr ks dt tt   the /rlhf, /estimators and /distill pages (explorer.state_mlkl)
+    al sw sc sr                    the /alpha and /sweep pages (explorer.state_alpha)
     xs xh xc xw xm xd xn xl xz xb xk xe xj xr   the /drift page (explorer.state_drift)
 """
 
@@ -47,6 +48,8 @@ from explorer.presets import (
     _int,
     preset_of,
 )
+from explorer.state_alpha import KEYS as SWEEP_KEYS
+from explorer.state_alpha import SweepState
 from explorer.state_drift import KEYS as DRIFT_KEYS
 from explorer.state_drift import DriftState
 from explorer.state_mlkl import KEYS as MLKL_KEYS
@@ -74,7 +77,7 @@ NARROW_FRACTION = 0.01
 MAX_VALUE_CHARS = 1000  # longer values are ignored whole
 MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
 KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly",
-        *MLKL_KEYS, *DRIFT_KEYS)
+        *MLKL_KEYS, *SWEEP_KEYS, *DRIFT_KEYS)
 # Streamlit's own parameters, never ours to judge.
 RESERVED = ("embed", "embed_options")
 
@@ -184,6 +187,7 @@ class AppState:
     tail_df: float = 1.5
     log_density: bool = False  # the fits charts' density axis on a log scale
     mlkl: MlklState = MlklState()  # the /rlhf, /estimators and /distill pages
+    sweeps: SweepState = SweepState()  # the /alpha and /sweep pages
     drift: DriftState = DriftState()  # the /drift page
 
     def __post_init__(self):
@@ -210,8 +214,10 @@ class AppState:
         set_(self, "tail_df", _in("heavy-tails ν", self.tail_df, *TAIL_DF_RANGE))
         if not isinstance(self.log_density, bool):
             raise ValueError(f"log density must be True or False, got {_shown(self.log_density)}")
-        if not isinstance(self.mlkl, MlklState) or not isinstance(self.drift, DriftState):
-            raise ValueError("mlkl must be an MlklState and drift a DriftState")
+        if not (isinstance(self.mlkl, MlklState) and isinstance(self.sweeps, SweepState)
+                and isinstance(self.drift, DriftState)):
+            raise ValueError("mlkl, sweeps and drift must be an MlklState, a SweepState and a "
+                             "DriftState")
 
     # --- derived -------------------------------------------------------------------------------
     @property
@@ -255,6 +261,7 @@ class AppState:
         if self.disc != d.disc:
             q["d"] = ",".join(f"{lab}:{num(p)}:{num(qq)}" for lab, p, qq in self.disc)
         q.update(self.mlkl.to_query())
+        q.update(self.sweeps.to_query())
         q.update(self.drift.to_query())
         return q
 
@@ -365,6 +372,7 @@ class AppState:
         attempt("ly", lambda v: values.__setitem__(
             "log_density", {"0": False, "1": True}[_choice("ly", v, ("0", "1"))]), "linear axis")
         values["mlkl"] = MlklState.from_query(raw, _shown, warnings)
+        values["sweeps"] = SweepState.from_query(raw, _shown, warnings)
         values["drift"] = DriftState.from_query(raw, _shown, warnings)
         try:
             state = cls(**values)

@@ -25,6 +25,7 @@ playwright_api = require_browser()
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
 PAGES += ["rlhf", "estimators", "distill"]  # issue 9
+PAGES += ["alpha", "sweep"]  # issue 8
 PAGES += ["drift"]  # issue 11
 
 
@@ -171,7 +172,7 @@ CHART_KEYS = {"": "fits_chart", "penalty": "penalty_chart", "landscape": "landsc
               "entropy": "entropy_chart", "mle": "mle_chart", "discrete": "discrete_chart",
               "heavy-tails": "tails_chart", "rlhf": "rlhf_chart",
               "estimators": "estimators_chart", "distill": "distill_chart",
-              "drift": "drift_chart"}
+               "alpha": "alpha_chart", "sweep": "sweep_chart", "drift": "drift_chart"}
 # Every text box Plotly draws outside the traces: subplot titles and notes, legends, colour bars,
 # axis titles.  None may overlap another in a chart that is shown.
 OVERLAPS_JS = """() => {

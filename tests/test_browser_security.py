@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 playwright_api = require_browser()
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails", "rlhf",
-         "estimators", "distill", "drift"]
+         "estimators", "distill", "alpha", "sweep", "drift"]
 IMG = "![i](//evil.invalid/px.png)"
 LINK = "[x](//evil.invalid/phish)"
 HTML = "<a href='//evil.invalid'>x</a>"

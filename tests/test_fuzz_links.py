@@ -19,7 +19,8 @@ from explorer.state import KEYS, MLKL_KEYS
 
 PAGE_FILES = ["views/fits.py", "views/penalty.py", "views/landscape.py", "views/entropy.py",
               "views/mle.py", "views/discrete.py", "views/heavy_tails.py", "views/rlhf.py",
-              "views/estimators.py", "views/distill.py", "views/drift.py"]
+              "views/estimators.py", "views/distill.py", "views/alpha.py", "views/sweep.py",
+              "views/drift.py"]
 HOSTILE = ["nan", "inf", "-inf", "1e999", "-0", "NaN:NaN", "n:1:0:1:2:3", "t:1:0:1:nan",
            "c0", "m:", ":::", ",,,", "![i](//evil.invalid/px.png)", "[x](//evil.invalid)",
            "<img src=x onerror=alert(1)>", "<a href='//evil.invalid'>x</a>", "**b** _i_",

@@ -108,6 +108,17 @@ def test_markup_in_each_component_field_is_shown_as_text(field):
             assert_escaped(body)
 
 
+@pytest.mark.parametrize("page", ["views/alpha.py", "views/sweep.py"])
+def test_markup_in_the_sweep_pages_parameters_is_shown_as_text_on_those_pages(page):
+    for payload in PAYLOADS[:4]:
+        at = run({"al": payload, "sw": payload, "sc": payload, "sr": payload}, page)
+        bodies = alert_bodies(at)
+        assert len(bodies) == 4, bodies
+        for body in bodies:
+            assert_escaped(body)
+        assert payload[:20] in " ".join(unescape_markdown(b) for b in bodies)
+
+
 LABELS = ["[phish](//evil.in)", "![i](//evil.in/p.png)", "<a href=//evil.in>x</a>",
           "<img src=//evil.in/i>", "www.evil.in"]
 

@@ -1,0 +1,55 @@
+"""The cached numerics of /alpha and /sweep.  They live in an imported module, not in the page
+scripts: Streamlit executes a page's file afresh on every run, so a cache defined there would be
+a new, empty one each time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.fitting import NoFiniteFitError, fit_gaussian
+from explorer.presets import mixture
+from explorer.state_alpha import ALPHA_RANGE, ALPHA_STEP, PARAMETERS
+from explorer.sweep import sweep
+from views.common import shared_cache
+
+GRID = tuple(float(f"{ALPHA_RANGE[0] + k * ALPHA_STEP:.2f}") + 0.0
+             for k in range(round((ALPHA_RANGE[1] - ALPHA_RANGE[0]) / ALPHA_STEP) + 1))
+
+
+@shared_cache(256)
+def sweep_thinning(key: tuple) -> int:
+    """1, 2 or 5: how much coarser than their full grids the sweeps of /alpha and /sweep are
+    for this target.  Each sweep point runs a descent from every run of neighbouring components
+    (n(n+1)/2 of them for n separated modes): over 51 α three modes cost 2 CPU-s and six 11,
+    where two cost 1, and one view should cost a shared server at most ~2 CPU-s (issue 13)."""
+    from explorer.fitting import reverse_starts
+
+    starts = len(reverse_starts(mixture(key)))
+    return 1 if starts <= 3 else 2 if starts <= 10 else 5
+
+
+@shared_cache(256)
+def alpha_fit(key: tuple, alpha: float):
+    """(every certified local optimum, best first, as Normals with D_α in nats; reason) —
+    reason is why no Gaussian has a finite D_α (then no optima), or why none was certified."""
+    try:
+        fit = fit_gaussian(mixture(key), "alpha", alpha=alpha)
+    except NoFiniteFitError as e:
+        return (), str(e)
+    if not fit.local_optima:
+        return (), "the optimiser certified no minimum at this α (none is shown)."
+    return tuple((o.q, o.kl) for o in fit.local_optima), None
+
+
+@shared_cache(32)
+def alpha_sweep(key: tuple, stride: int):
+    """Every optimum of D_α at every ``stride``-th α of the /alpha slider's grid, joined into
+    branches."""
+    return sweep(mixture(key), "alpha", np.array(GRID[::stride]), objective="alpha")
+
+
+@shared_cache(32)
+def param_sweep(key: tuple, param: str, i: int, j: int, values: tuple):
+    """Every reverse-KL optimum along ``values`` of ``param`` (a URL code) of components i, j
+    (0-based), joined into branches."""
+    return sweep(mixture(key), PARAMETERS[param], np.array(values), component=i, other=j)
