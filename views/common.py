@@ -260,6 +260,24 @@ def q_text(q: Normal) -> tuple[str, str]:
     return fmt_mu_sigma(q)
 
 
+def plain_table(rows: list[dict], key: str, where=None) -> None:
+    """A small static table (Markdown, every cell escaped as text) in a container keyed ``key``.
+
+    For a few rows of already formatted numbers: st.dataframe would import pandas and pyarrow
+    (about half a second of CPU) on the app's first page for one table; a Markdown table also
+    wraps its cells on a phone instead of scrolling sideways."""
+    if not rows:
+        return
+    head = list(rows[0])
+
+    def line(cells) -> str:
+        return "| " + " | ".join(as_text(c) if str(c) else " " for c in cells) + " |"
+
+    text = "\n".join([line(head), "|" + "---|" * len(head),
+                      *(line(r[h] for h in head) for r in rows)])
+    (where or st).container(key=key).markdown(text)
+
+
 # --- charts -------------------------------------------------------------------------------------
 NARROW_MAX_PX = 640  # Streamlit stacks st.columns at ≤ 640 px wide; the charts stack there too
 MODE_BAR_DROP = ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]

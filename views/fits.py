@@ -29,6 +29,7 @@ from views.common import (
     manual_q,
     mu_range,
     page_header,
+    plain_table,
     q_text,
     render_start_controls,
     reverse_fit,
@@ -132,7 +133,7 @@ for i, o in enumerate(optima, start=1):
                  "KL(p‖q)": kl_text(kpq, unit),
                  "shown": "◀ reverse fit" if same_q(o.q, q_rev) else ""})
 if rows:
-    st.dataframe(rows, hide_index=True, key="optima_table")
+    plain_table(rows, key="optima_table")
     st.caption(f"{len(rows)} distinct local optim{'um' if len(rows) == 1 else 'a'} found from "
                "starts at every component and every run of neighbouring components, best "
                "first.")
