@@ -632,3 +632,12 @@ def test_first_page_imports_no_pandas_pyarrow_or_scipy():
                          timeout=120, cwd=Path(APP).parent)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_penalty_page_reads_true_about_reverse_kl():
+    """The bimodal target has three reverse-KL optima (two modes and a bridge), so the page may
+    not claim that q "stays inside a mode"."""
+    at = open_page("penalty")
+    text = all_text(at)
+    assert "stays inside a mode" not in text
+    assert "tends to lock onto a mode; which one, or a bridge over several, depends on" in text
