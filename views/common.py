@@ -327,10 +327,11 @@ def compact(fig):
     return fig
 
 
-@shared_cache(128)
+@shared_cache(64)
 def cached_figure(build, key: tuple, *args, **kwargs):
     """``build(p, *args, **kwargs)`` for the target p of cache key ``key``, compacted, built
-    once for every session and rerun that asks for the same figure.  ``build`` must be a
+    once for every session and rerun that asks for the same figure (~0.1 MB each: at most
+    ~7 MB when full).  ``build`` must be a
     module-level function (a page script's own functions are new objects on every run) and
     the arguments hashable (Normals, tuples).  Nothing mutates a figure after it is built;
     Streamlit only serialises it."""
