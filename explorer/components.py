@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.special import digamma, gammaln
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -213,6 +212,8 @@ class StudentT(_Component):
 
     @property
     def entropy(self) -> float:
+        from scipy.special import digamma, gammaln  # here: scipy.special is slow to import
+
         v = self.df
         return float((v + 1) / 2 * (digamma((v + 1) / 2) - digamma(v / 2))
                      + 0.5 * math.log(v) + gammaln(v / 2) + gammaln(0.5) - gammaln((v + 1) / 2)
@@ -220,6 +221,8 @@ class StudentT(_Component):
 
     @cached_property
     def _log_norm(self) -> float:
+        from scipy.special import gammaln  # here: scipy.special is slow to import
+
         v = self.df
         return float(gammaln((v + 1) / 2) - gammaln(v / 2) - 0.5 * math.log(v * math.pi)
                      - math.log(self.scale))

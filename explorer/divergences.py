@@ -9,6 +9,7 @@ says why in words.  Values are in nats unless ``unit="bits"``.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -137,8 +138,10 @@ def _times_p(logp: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _categorical(p, q) -> bool:
-    from explorer.discrete import Categorical
-
+    discrete = sys.modules.get("explorer.discrete")
+    if discrete is None:  # no Categorical exists yet: don't import it (and scipy) to ask
+        return False
+    Categorical = discrete.Categorical
     if isinstance(p, Categorical) and isinstance(q, Categorical):
         return True
     if isinstance(p, Categorical) or isinstance(q, Categorical):

@@ -28,12 +28,11 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from explorer.discrete import js_probs, kl_probs, smooth
+from explorer.drift_options import BINNINGS, ESTIMATES, Options  # noqa: F401  (re-exported)
 
 MAX_SAMPLE = 100_000  # values per sample: a request stays within seconds on one core
 MIN_SAMPLE = 5
 MAX_BINS = 200
-BINNINGS = {"quantile": "quantiles of the reference", "equal-width": "equal width",
-            "fd": "Freedman–Diaconis width"}
 PSI_THRESHOLDS = (0.1, 0.25)
 MAX_K = 50
 
@@ -200,20 +199,6 @@ def knn_kl(x: np.ndarray, y: np.ndarray, k: int = 1) -> Knn:
 
 def _ordinal(k: int) -> str:
     return {1: "1st", 2: "2nd", 3: "3rd"}.get(int(k), f"{k}th")
-
-
-ESTIMATES = ("KL(ref‖live)", "KL(live‖ref)", "JS", "PSI", "kNN KL(ref‖live)",
-             "kNN KL(live‖ref)")
-
-
-@dataclass(frozen=True)
-class Options:
-    """How the estimates are made."""
-
-    binning: str = "quantile"
-    bins: int = 10
-    eps: float = 1e-4
-    k: int = 1
 
 
 def estimates(ref: np.ndarray, live: np.ndarray, opt: Options,

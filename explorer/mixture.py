@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.optimize import brentq
 
 from explorer.components import (
     COMPONENT_TYPES,
@@ -320,6 +319,8 @@ class Mixture:
                     roots = [qq / a] + ([c / qq] if qq != 0.0 else [])
             # a root beyond the floats (near-identical components) is no switch anywhere
             return [ci.mean + y for y in roots if math.isfinite(ci.mean + y)]
+
+        from scipy.optimize import brentq  # here: only non-Normal pairs need it (slow import)
 
         def gap(x):
             return lwi + ci.logpdf(x) - lwj - cj.logpdf(x)

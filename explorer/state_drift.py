@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from explorer.drift import BINNINGS
+from explorer.drift_options import BINNINGS
 from explorer.presets import _in, _int
 
 SOURCES = ("gen", "data")

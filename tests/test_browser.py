@@ -280,3 +280,26 @@ def test_drift_page_takes_an_uploaded_file(server, page, tmp_path):
     assert chart_traces(page, "drift_chart")
     assert "xs=data" in page.url  # the link keeps the settings, never the data
     assert_clean(page)
+
+
+def test_estimators_table_fits_a_phone(server, browser):
+    """The k1/k2/k3 table at 390 px: one column per estimator, nothing scrolls sideways or
+    sticks out of the page."""
+    context = browser.new_context(viewport={"width": 390, "height": 2600})
+    pg = context.new_page()
+    try:
+        pg.goto(f"{server}/estimators")
+        pg.wait_for_selector(".st-key-k_table table", timeout=60_000)
+        wait_for_app_idle(pg)
+        fit = pg.evaluate("""() => {
+            const c = document.querySelector('.st-key-k_table');
+            const t = c.querySelector('table');
+            const scrolls = [c, ...c.querySelectorAll('*')]
+                .filter(e => e.scrollWidth > e.clientWidth + 1).length;
+            return {right: t.getBoundingClientRect().right, page: window.innerWidth,
+                    cols: t.querySelectorAll('thead th').length, scrolls};
+        }""")
+        assert fit["cols"] == 4
+        assert fit["scrolls"] == 0 and fit["right"] <= fit["page"], fit
+    finally:
+        context.close()

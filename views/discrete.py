@@ -21,6 +21,7 @@ from views.common import (
     show_chart,
     show_error,
 )
+from views.rows import Number, RowEditor
 
 DISC_ERROR = "disc"
 
@@ -28,25 +29,15 @@ state = get_state()
 unit = state.unit
 
 
-def _row_keys(i: int) -> tuple[str, str, str]:
-    return f"d{i}_label", f"d{i}_p", f"d{i}_q"
+ROWS = RowEditor("d", "outcome", (Number("p", "P({})", *DISC_PROB_RANGE, 0.05, 0.0),
+                                  Number("q", "Q({})", *DISC_PROB_RANGE, 0.05, 0.0)),
+                 max_chars=40, widths=(2, 1, 1))
 
 
 def _on_disc() -> None:
-    ss = st.session_state
-    n = int(ss["d_n"])
-    rows = []
-    for i in range(1, n + 1):
-        kl, kp, kq = _row_keys(i)
-        if kl not in ss:  # a newly added outcome: named, with no probability yet
-            ss[kl], ss[kp], ss[kq] = f"outcome {i}", 0.0, 0.0
-        rows.append((ss[kl], ss[kp], ss[kq]))
-    try:
-        disc = check_discrete(rows)
-    except ValueError as e:
-        errors()[DISC_ERROR] = str(e)
-        return
-    commit(DISC_ERROR, disc=disc)
+    disc = ROWS.checked(check_discrete, DISC_ERROR)
+    if disc is not None:
+        commit(DISC_ERROR, disc=disc)
 
 
 st.title("Discrete distributions")
@@ -64,22 +55,7 @@ top2.number_input("Smoothing ε (added to every probability, then renormalised)"
                   min_value=EPS_RANGE[0], max_value=EPS_RANGE[1], step=0.001, format="%g",
                   key="d_eps", on_change=field_callback("d_eps", "disc_eps", float))
 
-for i in range(1, int(st.session_state["d_n"]) + 1):
-    kl, kp, kq = _row_keys(i)
-    if i <= len(state.disc):
-        label, pv, qv = state.disc[i - 1]
-    else:
-        label, pv, qv = f"outcome {i}", 0.0, 0.0
-    seed(kl, label)
-    seed(kp, pv)
-    seed(kq, qv)
-    c1, c2, c3 = st.columns([2, 1, 1])
-    # every input labelled: on a phone the columns stack and a header row would float away
-    c1.text_input(f"Outcome {i}", key=kl, on_change=_on_disc, max_chars=40)
-    c2.number_input(f"P(outcome {i})", min_value=DISC_PROB_RANGE[0], max_value=DISC_PROB_RANGE[1],
-                    step=0.05, format="%g", key=kp, on_change=_on_disc)
-    c3.number_input(f"Q(outcome {i})", min_value=DISC_PROB_RANGE[0], max_value=DISC_PROB_RANGE[1],
-                    step=0.05, format="%g", key=kq, on_change=_on_disc)
+ROWS.render(state.disc, _on_disc)
 show_error(DISC_ERROR)
 show_error("d_eps")
 state = get_state()

@@ -13,29 +13,20 @@ from explorer.figures.distill import distill_figure, temperature_figure
 from explorer.state_mlkl import LOGIT_RANGE, T_GRID, TOKENS_MAX, TOKENS_MIN, check_tokens
 from views.common import errors, get_state, kl_value, seed, show_chart, show_error
 from views.ml_common import as_text, commit_ml, ml, ml_callback
+from views.rows import Number, RowEditor
 
 ROWS_ERROR = "dt_rows"
 unit = get_state().unit
 
 
-def _keys(i: int) -> tuple[str, str]:
-    return f"dt{i}_label", f"dt{i}_z"
+ROWS = RowEditor("dt", "token", (Number("z", "logit z({})", *LOGIT_RANGE, 0.5, 0.0),),
+                 max_chars=24, widths=(1, 1))
 
 
 def _on_rows() -> None:
-    ss = st.session_state
-    rows = []
-    for i in range(1, int(ss["dt_n"]) + 1):
-        kl, kz = _keys(i)
-        if kl not in ss:
-            ss[kl], ss[kz] = f"token {i}", 0.0
-        rows.append((ss[kl], ss[kz]))
-    try:
-        teacher = check_tokens(rows)
-    except ValueError as e:
-        errors()[ROWS_ERROR] = str(e)
-        return
-    commit_ml(ROWS_ERROR, teacher=teacher)
+    teacher = ROWS.checked(check_tokens, ROWS_ERROR)
+    if teacher is not None:
+        commit_ml(ROWS_ERROR, teacher=teacher)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -67,16 +58,7 @@ seed("dt_T", state.temperature)
 top2.select_slider("Temperature T (log scale)", T_GRID, key="dt_T", format_func=lambda t: f"{t:g}",
                    on_change=ml_callback("dt_T", "temperature"))
 with st.expander("Teacher logits", expanded=False):
-    for i in range(1, int(st.session_state["dt_n"]) + 1):
-        kl, kz = _keys(i)
-        label, z = state.teacher[i - 1] if i <= len(state.teacher) else (f"token {i}", 0.0)
-        seed(kl, label)
-        seed(kz, z)
-        c1, c2 = st.columns(2)
-        c1.text_input(f"Token {i}", key=kl, on_change=_on_rows, max_chars=24)
-        c2.number_input(f"logit z(token {i})", min_value=LOGIT_RANGE[0],
-                        max_value=LOGIT_RANGE[1], step=0.5, format="%g", key=kz,
-                        on_change=_on_rows)
+    ROWS.render(state.teacher, _on_rows)
 show_error(ROWS_ERROR)
 show_error("dt_T")
 

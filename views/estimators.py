@@ -21,7 +21,7 @@ from explorer.figures import fmt_num
 from explorer.figures.estimators import estimators_figure, table_rows
 from explorer.rlhf import tilted_log_policy
 from explorer.state_mlkl import K_MU_RANGE, K_REPEATS, K_SETTINGS, K_SIZES, MAX_NR, MAX_SEED
-from views.common import get_state, kl_value, seed, show_chart, show_error
+from views.common import get_state, kl_value, plain_table, seed, show_chart, show_error
 from views.ml_common import commit_ml, ml, ml_callback
 
 unit = get_state().unit
@@ -99,9 +99,11 @@ if sampled.infinite:
 show_chart(lambda stacked: estimators_figure(sampled.averages, exact.kl, n, unit=unit,
                                              stacked=stacked),
            "estimators_chart", "kl-explorer-estimators")
+# one column per estimator, one row per measure: four narrow columns fit a phone (390 px); one
+# row per estimator needed nine and scrolled sideways
 rows = table_rows(exact, sampled, n)
-st.dataframe(pd.DataFrame([{k: (v if isinstance(v, str) else fmt_num(v)) for k, v in r.items()}
-                           for r in rows]), hide_index=True, width="stretch", key="k_table")
+plain_table([{"measure": measure, **{r["estimator"]: fmt_num(r[measure]) for r in rows}}
+             for measure in rows[0] if measure != "estimator"], key="k_table")
 st.caption("Bias and standard deviation are of the n-sample average, relative to the true KL "
            "(exact: sd of one sample / √n). **Why is my logged KL negative?** Because k1 is "
            "−log r averaged over a finite batch: each sample is negative wherever p(x) > q(x), "

@@ -16,9 +16,9 @@ from explorer.figures import (
     results_document,
     results_json,
 )
-from explorer.presets import mixture
 from views.common import (
     as_text,
+    cached_figure,
     commit,
     field_callback,
     forward_fit,
@@ -29,6 +29,7 @@ from views.common import (
     manual_q,
     mu_range,
     page_header,
+    plain_table,
     q_text,
     render_start_controls,
     reverse_fit,
@@ -61,19 +62,14 @@ state = get_state()
 q_fwd, kl_fwd, fwd_reason = forward_fit(key)
 rev, optima = reverse_fit(state)
 q_rev = rev.q
-others = [o.q for o in optima if not same_q(o.q, q_rev)]
+others = tuple(o.q for o in optima if not same_q(o.q, q_rev))
 
 
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def _fits_figure(key, q_fwd, q_rev, others, unit, fwd_reason, stacked, log_density):
-    """The two-panel figure; reruns that change nothing it shows reuse it."""
-    return fits_figure(mixture(key), q_fwd, q_rev, others, unit=unit, forward_reason=fwd_reason,
-                       stacked=stacked, log_density=log_density)
-
-
-show_chart(lambda stacked: _fits_figure(key, q_fwd, q_rev, tuple(others), unit, fwd_reason,
-                                        stacked, state.log_density),
+# built once per view for every session and rerun (a rerun that changes nothing drawn, or many
+# visitors opening the same link, reuse them)
+show_chart(lambda stacked: cached_figure(fits_figure, key, q_fwd, q_rev, others, unit=unit,
+                                         forward_reason=fwd_reason, stacked=stacked,
+                                         log_density=state.log_density),
            "fits_chart", "kl-explorer-fits")
 
 
@@ -132,7 +128,7 @@ for i, o in enumerate(optima, start=1):
                  "KL(p‖q)": kl_text(kpq, unit),
                  "shown": "◀ reverse fit" if same_q(o.q, q_rev) else ""})
 if rows:
-    st.dataframe(rows, hide_index=True, key="optima_table")
+    plain_table(rows, key="optima_table")
     st.caption(f"{len(rows)} distinct local optim{'um' if len(rows) == 1 else 'a'} found from "
                "starts at every component and every run of neighbouring components, best "
                "first.")
@@ -179,8 +175,8 @@ def manual_and_download() -> None:
     m3.caption("Drag μ and σ: forward KL punishes a q that misses any of p's mass; reverse KL "
                "punishes a q that puts mass where p has little. The dashed curves and the markers "
                "on the right are the optima.")
-    show_chart(lambda stacked: manual_figure(p, mq, q_fwd, q_rev, others, stacked=stacked,
-                                             log_density=state.log_density),
+    show_chart(lambda stacked: cached_figure(manual_figure, key, mq, q_fwd, q_rev, others,
+                                             stacked=stacked, log_density=state.log_density),
                "manual_chart", "kl-explorer-manual")
 
     # --- download --------------------------------------------------------------------------------

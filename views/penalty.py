@@ -85,5 +85,7 @@ for col, q, a_is_p, name in ((left, q_f, True, "KL(p‖q)"), (right, q_r, False,
 
 st.markdown(
     "**Read it:** left, p·log(p/q) is large wherever p has mass that q lacks — q must cover it. "
-    "Right, q·log(q/p) is large wherever q puts mass that p lacks — so q stays inside a mode. "
+    "Right, q·log(q/p) is large wherever q puts mass that p lacks — so reverse KL tends to "
+    "lock onto a mode; which one, or a bridge over several, depends on where the fit starts "
+    "(the landscape page shows every basin). "
     "Negative parts (q more likely than p) reduce the total, which stays ≥ 0.")

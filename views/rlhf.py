@@ -24,27 +24,22 @@ from explorer.state_mlkl import BETA_GRID, REF_RANGE, REWARD_RANGE, RLHF_MAX, RL
 from explorer.state_mlkl import check_responses as check_rows
 from views.common import errors, get_state, kl_value, seed, show_chart, show_error
 from views.ml_common import as_text, commit_ml, ml, ml_callback
+from views.rows import Number, RowEditor
 
 ROWS_ERROR = "rlhf_rows"
 unit = get_state().unit
 
 
-def _keys(i: int) -> tuple[str, str, str]:
-    return f"rl{i}_label", f"rl{i}_ref", f"rl{i}_r"
+ROWS = RowEditor("rl", "response",
+                 (Number("ref", "π_ref({})", *REF_RANGE, 0.05, 0.1),  # new: some mass, no reward
+                  Number("r", "reward r({})", *REWARD_RANGE, 0.1, 0.0)),
+                 max_chars=24, widths=(2, 1, 1))
 
 
 def _on_rows() -> None:
     ss = st.session_state
-    rows = []
-    for i in range(1, int(ss["rl_n"]) + 1):
-        kl, kp, kr = _keys(i)
-        if kl not in ss:  # a new response: named, some reference mass, no reward
-            ss[kl], ss[kp], ss[kr] = f"response {i}", 0.1, 0.0
-        rows.append((ss[kl], ss[kp], ss[kr]))
-    try:
-        responses = check_rows(rows)
-    except ValueError as e:
-        errors()[ROWS_ERROR] = str(e)
+    responses = ROWS.checked(check_rows, ROWS_ERROR)
+    if responses is None:
         return
     pair = ml().pair
     if max(pair) > len(responses):
@@ -75,19 +70,7 @@ seed("rl_beta", state.beta)
 top2.select_slider("β (KL weight, log scale)", BETA_GRID, key="rl_beta",
                    format_func=lambda b: f"{b:g}", on_change=ml_callback("rl_beta", "beta"),
                    help="Small β: reward wins (reward hacking). Large β: stay at π_ref.")
-for i in range(1, int(st.session_state["rl_n"]) + 1):
-    kl, kp, kr = _keys(i)
-    label, ref, reward = (state.responses[i - 1] if i <= len(state.responses)
-                          else (f"response {i}", 0.1, 0.0))
-    seed(kl, label)
-    seed(kp, ref)
-    seed(kr, reward)
-    c1, c2, c3 = st.columns([2, 1, 1])
-    c1.text_input(f"Response {i}", key=kl, on_change=_on_rows, max_chars=24)
-    c2.number_input(f"π_ref(response {i})", min_value=REF_RANGE[0], max_value=REF_RANGE[1],
-                    step=0.05, format="%g", key=kp, on_change=_on_rows)
-    c3.number_input(f"reward r(response {i})", min_value=REWARD_RANGE[0],
-                    max_value=REWARD_RANGE[1], step=0.1, format="%g", key=kr, on_change=_on_rows)
+ROWS.render(state.responses, _on_rows)
 show_error(ROWS_ERROR)
 show_error("rl_beta")
 st.caption("π_ref is normalised (type 7 and 3, or 0.7 and 0.3); every response needs π_ref > 0.")

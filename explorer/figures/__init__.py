@@ -17,25 +17,36 @@ infinite quantity is drawn as an explicit "∞" label, never as a broken bar or 
     tails      tail_kl_curves, tails_figure                     (heavy tails)
 """
 
-from explorer.figures.discrete import discrete_figure
-from explorer.figures.entropy import entropy_figure, entropy_values
-from explorer.figures.export import json_safe, q_record, results_document, results_json
-from explorer.figures.fits import (
-    FORWARD_TITLE,
-    REVERSE_TITLE,
-    fit_summary,
-    fits_figure,
-    manual_figure,
-)
-from explorer.figures.landscape import landscape_figure
-from explorer.figures.mle import mle_figure
-from explorer.figures.penalty import penalty_figure
-from explorer.figures.tails import tail_kl_curves, tails_figure
-from explorer.figures.text import INF, fmt, fmt_kl, fmt_mu_sigma, fmt_num, safe_kl
+import importlib
 
-__all__ = [
-    "FORWARD_TITLE", "INF", "REVERSE_TITLE", "discrete_figure", "entropy_figure",
-    "entropy_values", "fit_summary", "fits_figure", "fmt", "fmt_kl", "fmt_mu_sigma", "fmt_num",
-    "json_safe", "landscape_figure", "manual_figure", "mle_figure", "penalty_figure", "q_record",
-    "results_document", "results_json", "safe_kl", "tail_kl_curves", "tails_figure",
-]
+# Name -> module of this package.  Imported on first use (PEP 562): a page loads only its own
+# figure module (the first page must not pay for scipy.integrate, which the penalty page uses).
+_WHERE = {
+    "discrete_figure": "discrete",
+    "entropy_figure": "entropy", "entropy_values": "entropy",
+    "json_safe": "export", "q_record": "export", "results_document": "export",
+    "results_json": "export",
+    "FORWARD_TITLE": "fits", "REVERSE_TITLE": "fits", "fit_summary": "fits",
+    "fits_figure": "fits", "manual_figure": "fits",
+    "landscape_figure": "landscape",
+    "mle_figure": "mle",
+    "penalty_figure": "penalty",
+    "tail_kl_curves": "tails", "tails_figure": "tails",
+    "INF": "text", "fmt": "text", "fmt_kl": "text", "fmt_mu_sigma": "text", "fmt_num": "text",
+    "safe_kl": "text",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'explorer.figures' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"explorer.figures.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
