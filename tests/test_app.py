@@ -429,6 +429,19 @@ def test_penalty_with_your_q_uses_closed_form_values_and_round_trips():
     assert metrics(again) == metrics(at) and again.radio(key="pen_q").value == "manual"
 
 
+def test_the_landscape_is_computed_once_for_every_rerun():
+    # its cache lives in an imported module: one defined in the page script would be a new,
+    # empty cache on every run (as it once was)
+    from views.cached import landscape
+
+    at = open_page("landscape", {"c": "n:1:-2:1,n:1:2:0.7"})
+    before = landscape.cache_info()
+    rerun(at)
+    rerun(at)
+    after = landscape.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 2, before.misses)
+
+
 def test_landscape_start_and_grid_round_trip():
     at = open_page("landscape")
     at.radio(key="rev_start").set_value("component")

@@ -6,9 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.figures import landscape_figure
-from explorer.landscape import affordable_size, kl_landscape
-from explorer.presets import mixture
 from explorer.state import LAND_SIZES
+from views.cached import landscape, landscape_size
 from views.common import (
     field_callback,
     forward_fit,
@@ -18,7 +17,6 @@ from views.common import (
     render_start_controls,
     reverse_fit,
     seed,
-    shared_cache,
     show_chart,
 )
 
@@ -37,21 +35,11 @@ st.select_slider("Grid resolution (points per axis)", LAND_SIZES, key="land_size
 state = get_state()
 
 
-@shared_cache(16)
-def _landscape(key, size):
-    return kl_landscape(mixture(key), size=size)
-
-
-@shared_cache(256)
-def _affordable(key, size):
-    return affordable_size(mixture(key), size)
-
-
 q_fwd, _, reason = forward_fit(key)
 rev, optima = reverse_fit(state)
-size = _affordable(key, state.land_size)
+size = landscape_size(key, state.land_size)
 with st.spinner("Computing the landscape…"):
-    land = _landscape(key, size)
+    land = landscape(key, size)
 show_chart(lambda stacked: landscape_figure(
     land, [o.q for o in optima], forward_opt=q_fwd, path=rev.path, start=rev.start,
     unit=state.unit, reason=reason, stacked=stacked), "landscape_chart", "kl-explorer-landscape")

@@ -14,6 +14,7 @@ from explorer.figures.text import fmt_num
 from explorer.presets import SCALE_RANGE, mixture
 from explorer.state_alpha import PARAMETERS, check_range
 from explorer.sweep import target_at
+from views.cached import param_sweep, sweep_thinning
 from views.common import (
     as_text,
     commit,
@@ -26,7 +27,6 @@ from views.common import (
     tidy,
 )
 from views.sidebar import _after_components, _write_component_keys
-from views.sweep_cache import param_sweep, sweep_thinning
 
 LABELS = {"sep": "Separation of two components", "w": "One component's weight",
           "s": "One component's width"}

@@ -1,12 +1,13 @@
-"""The cached numerics of /alpha and /sweep.  They live in an imported module, not in the page
-scripts: Streamlit executes a page's file afresh on every run, so a cache defined there would be
-a new, empty one each time."""
+"""The cached numerics of /landscape, /alpha and /sweep (those the main page shares with them are
+in views.common).  They live in an imported module, not in the page scripts: Streamlit executes a
+page's file afresh on every run, so a cache defined there would be a new, empty one each time."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from explorer.fitting import NoFiniteFitError, fit_gaussian
+from explorer.landscape import affordable_size, kl_landscape
 from explorer.presets import mixture
 from explorer.state_alpha import ALPHA_RANGE, ALPHA_STEP, PARAMETERS
 from explorer.sweep import sweep
@@ -14,6 +15,17 @@ from views.common import shared_cache
 
 GRID = tuple(float(f"{ALPHA_RANGE[0] + k * ALPHA_STEP:.2f}") + 0.0
              for k in range(round((ALPHA_RANGE[1] - ALPHA_RANGE[0]) / ALPHA_STEP) + 1))
+
+
+@shared_cache(16)
+def landscape(key: tuple, size: int):
+    return kl_landscape(mixture(key), size=size)
+
+
+@shared_cache(256)
+def landscape_size(key: tuple, size: int) -> int:
+    """The grid size the landscape of this target can afford, at most ``size``."""
+    return affordable_size(mixture(key), size)
 
 
 @shared_cache(256)
