@@ -61,31 +61,37 @@ if str(ROOT) not in sys.path:  # `streamlit run` adds it; AppTest and other runn
 from views.common import as_text, get_state, link_warnings, load_state, sync_url  # noqa: E402
 from views.sidebar import render_target_builder, render_unit  # noqa: E402
 
-PAGES = [
-    ("views/fits.py", "Forward vs reverse fits", "", ":material/compare_arrows:"),
-    ("views/penalty.py", "Where the penalty comes from", "penalty", ":material/area_chart:"),
-    ("views/landscape.py", "Objective landscape", "landscape", ":material/landscape:"),
-    ("views/entropy.py", "Entropy, cross-entropy and JS", "entropy",
-     ":material/stacked_bar_chart:"),
-    ("views/mle.py", "MLE is forward KL", "mle", ":material/scatter_plot:"),
-    ("views/discrete.py", "Discrete distributions", "discrete", ":material/bar_chart:"),
-    ("views/heavy_tails.py", "Heavy tails", "heavy-tails", ":material/show_chart:"),
-    ("views/rlhf.py", "RLHF: the β leash, and DPO", "rlhf", ":material/tune:"),
-    ("views/estimators.py", "KL estimators k1, k2, k3", "estimators", ":material/casino:"),
-    ("views/distill.py", "Distillation and temperature", "distill", ":material/school:"),
-    ("views/alpha.py", "α-divergence", "alpha", ":material/linear_scale:"),
-    ("views/sweep.py", "Sweeps: optima along a parameter", "sweep", ":material/timeline:"),
-    ("views/drift.py", "Drift: KL, JS, PSI from samples", "drift", ":material/monitoring:"),
-]
+SECTIONS = {  # the sidebar's groups of pages, all shown (expanded)
+    "Forward vs reverse KL": [
+        ("views/fits.py", "Forward vs reverse fits", "", ":material/compare_arrows:"),
+        ("views/penalty.py", "Where the penalty comes from", "penalty", ":material/area_chart:"),
+        ("views/landscape.py", "Objective landscape", "landscape", ":material/landscape:"),
+        ("views/entropy.py", "Entropy, cross-entropy and JS", "entropy",
+         ":material/stacked_bar_chart:"),
+        ("views/mle.py", "MLE is forward KL", "mle", ":material/scatter_plot:"),
+        ("views/discrete.py", "Discrete distributions", "discrete", ":material/bar_chart:"),
+        ("views/heavy_tails.py", "Heavy tails", "heavy-tails", ":material/show_chart:"),
+    ],
+    "Between and around the two KLs": [
+        ("views/alpha.py", "α-divergence", "alpha", ":material/linear_scale:"),
+        ("views/sweep.py", "Sweeps of optima", "sweep", ":material/timeline:"),
+    ],
+    "KL at work in ML": [
+        ("views/rlhf.py", "RLHF: the β leash, and DPO", "rlhf", ":material/tune:"),
+        ("views/estimators.py", "KL estimators k1, k2, k3", "estimators", ":material/casino:"),
+        ("views/distill.py", "Distillation and temperature", "distill", ":material/school:"),
+        ("views/drift.py", "Drift: KL, JS, PSI from samples", "drift", ":material/monitoring:"),
+    ],
+}
 NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill")  # pages without p
 
 # An emoji icon: Streamlit draws it as an inline data: SVG favicon.  (A ":material/…:" page icon
 # is fetched from fonts.gstatic.com on every view; the page icons below use the bundled font.)
 st.set_page_config(page_title="KL Explorer", page_icon="⚖️", layout="wide")
 load_state()
-pages = [st.Page(path, title=title, icon=icon, default=not url, url_path=url or None)
-         for path, title, url, icon in PAGES if (ROOT / path).is_file()]
-page = st.navigation(pages)
+page = st.navigation({section: [st.Page(path, title=title, icon=icon, default=not url,
+                                          url_path=url or None) for path, title, url, icon in rows]
+                      for section, rows in SECTIONS.items()}, expanded=True)
 if page.url_path not in NO_TARGET:  # pages that ignore the target
     render_target_builder()
 render_unit()
