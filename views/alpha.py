@@ -12,7 +12,7 @@ from explorer.state_alpha import ALPHA_STEP
 from views.cached import GRID, alpha_fit, alpha_sweep, sweep_thinning
 from views.common import (
     as_text,
-    commit,
+    commit_part,
     get_state,
     kl_both,
     kl_text,
@@ -29,7 +29,7 @@ NAMED = {0.0: "0 · reverse KL(q‖p)", 1.0: "1 · forward KL(p‖q)", 0.5: "0.5
 
 
 def _on_alpha() -> None:
-    commit("alpha", sweeps=get_state().sweeps.with_(alpha=st.session_state["alpha"]))
+    commit_part("sweeps", "alpha", alpha=st.session_state["alpha"])
 
 
 state, key, p, unit = page_header(

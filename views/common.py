@@ -100,6 +100,17 @@ def commit(key: str, **changes) -> bool:
     return True
 
 
+def commit_part(part: str, key: str, **changes) -> bool:
+    """Apply ``changes`` to the state's sub-state ``part`` (``mlkl``, ``sweeps``, ``drift`` …);
+    on ValueError keep the last good state and record the message under widget ``key``."""
+    try:
+        new = getattr(get_state(), part).with_(**changes)
+    except ValueError as e:
+        errors()[key] = str(e)
+        return False
+    return commit(key, **{part: new})
+
+
 def field_callback(key: str, field: str, convert=None, apply=None):
     """on_change callback writing widget ``key``'s value into state ``field`` (through
     ``apply(key, **changes)``, default :func:`commit`)."""

@@ -30,7 +30,7 @@ from explorer.state_drift import (
 )
 from views.common import (
     as_text,
-    commit,
+    commit_part,
     errors,
     field_callback,
     get_state,
@@ -54,17 +54,10 @@ def drift():
     return get_state().drift
 
 
-def commit_drift(key: str, **changes) -> bool:
-    try:
-        new = drift().with_(**changes)
-    except ValueError as e:
-        errors()[key] = str(e)
-        return False
-    return commit(key, drift=new)
-
-
 def on(key: str, field: str, convert=None):
-    return field_callback(key, field, convert, apply=commit_drift)
+    """on_change callback writing widget ``key``'s value into the drift state's ``field``."""
+    return field_callback(key, field, convert,
+                          apply=lambda k, **changes: commit_part("drift", k, **changes))
 
 
 state = get_state()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from views.common import as_text, commit, errors, field_callback, get_state
+from views.common import as_text, commit_part, field_callback, get_state
 
 __all__ = ["as_text", "commit_ml", "ml", "ml_callback"]
 
@@ -13,14 +13,8 @@ def ml():
 
 
 def commit_ml(key: str, **changes) -> bool:
-    """Apply ``changes`` to the ML pages' state; on ValueError keep the last good state and
-    record the message under ``key``."""
-    try:
-        new = ml().with_(**changes)
-    except ValueError as e:
-        errors()[key] = str(e)
-        return False
-    return commit(key, mlkl=new)
+    """Apply ``changes`` to the ML pages' state (:func:`views.common.commit_part`)."""
+    return commit_part("mlkl", key, **changes)
 
 
 def ml_callback(key: str, field: str, convert=None):

@@ -18,6 +18,7 @@ from views.cached import param_sweep, sweep_thinning
 from views.common import (
     as_text,
     commit,
+    commit_part,
     errors,
     get_state,
     nice_step,
@@ -88,7 +89,7 @@ if param != sw_state.param:
 
 
 def _commit_sweeps(widget: str, **changes) -> None:
-    commit(widget, sweeps=get_state().sweeps.with_(**changes))
+    commit_part("sweeps", widget, **changes)
 
 
 ss = st.session_state
