@@ -85,8 +85,8 @@ def _allowed(theta: np.ndarray) -> np.ndarray:
 
 
 def _descend(direction: str, p: Mixture, theta0: np.ndarray) -> Descent:
-    """Descents on the direction's objective; reverse ones steered by its coarse rule while far
-    from a minimum (certified on the full rule)."""
+    """Descents on the direction's objective; reverse ones steered by its coarse rule to that
+    rule's minima, then finished (a step or two) and certified on the full rule."""
     objective = OBJECTIVES[direction]
     if direction == "forward":  # closed form: its Newton steps are exact to a few ulps
         return descend(lambda theta: objective(p, theta), theta0, _unit_lengths, _allowed)

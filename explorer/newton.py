@@ -204,44 +204,60 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
             break
         th = theta[idx]
         d = scale(th)
-        step, newton, positive, pred, length, cut = newton_steps(g[idx], h[idx], d, radius[idx])
-        if merge:
+        rad = radius[idx]
+        step, newton, positive, pred, length, cut = newton_steps(g[idx], h[idx], d, rad)
+        go = None  # which rows step on (None: all)
+        if merge and (idx.size > 1 or finished.any()):
             ready = positive & (newton <= _MERGE_NEWTON) & ~cut
             if ready.any() and (ready.sum() > 1 or finished.any()):
                 done = np.flatnonzero(finished)
                 _merge(np.concatenate([theta[done] / scale(theta[done]),
                                        (th[ready] + step[ready]) / d[ready]]),
                        np.concatenate([done, idx[ready]]), done.size, active, merged, taken)
-        live = active[idx]
-        there = live & positive & (newton <= exact)
-        active[idx[there]] = False
-        finished[idx[there]] = True
-        go = live & ~there
-        if not go.all():
-            idx, th, step, newton, positive, pred, length, cut = (
-                a[go] for a in (idx, th, step, newton, positive, pred, length, cut))
+                go = active[idx]  # merged this step: ended, in its partner
+        there = positive & (newton <= exact)
+        if go is not None:
+            there &= go
+        if there.any():
+            active[idx[there]] = False
+            finished[idx[there]] = True
+            go = ~there if go is None else go & ~there
+        if go is not None and not go.all():
+            idx, th, step, newton, positive, pred, length, cut, rad = (
+                a[go] for a in (idx, th, step, newton, positive, pred, length, cut, rad))
             if not idx.size:
                 continue
         polish = positive & (newton <= _POLISH)
         trial = th + step
-        ok = np.ones(idx.size, dtype=bool) if inside is None else inside(trial)
         ft, gt, ht = objective(trial)
         fi = f[idx]
-        ok &= np.isfinite(ft) & (polish | (ft - fi <= 0.1 * pred))
-        grow = ok & cut & (ft - fi <= 0.75 * pred)
-        radius[idx] = np.where(grow, np.minimum(2.0 * radius[idx], _MAX_RADIUS),
-                               np.where(ok, radius[idx], 0.25 * length))
-        take = idx[ok]
-        if take.size:
-            theta[take], f[take], g[take], h[take] = trial[ok], ft[ok], gt[ok], ht[ok]
-            steps.append((take, trial[ok]))
-            taken[take] += 1
-        stuck = ~ok & (radius[idx] < 1e-13)
-        flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(fi)))
-        ended = (ok & polish & (newton <= _DONE)) | stuck | flat
-        active[idx[ended]] = False
-        finished[idx[ended & positive]] = True
-        idx = idx[~ended]
+        drop = ft - fi
+        ok = np.isfinite(ft) & (polish | (drop <= 0.1 * pred))
+        if inside is not None:
+            ok &= inside(trial)
+        grow = ok & cut & (drop <= 0.75 * pred)
+        if ok.all():  # the usual case, in fewer operations
+            if grow.any():
+                radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS), rad)
+            theta[idx], f[idx], g[idx], h[idx] = trial, ft, gt, ht
+            steps.append((idx, trial))
+            taken[idx] += 1
+            ended = polish & (newton <= _DONE)
+        else:
+            radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS),
+                                   np.where(ok, rad, 0.25 * length))
+            take = idx[ok]
+            if take.size:
+                theta[take], f[take], g[take], h[take] = trial[ok], ft[ok], gt[ok], ht[ok]
+                steps.append((take, trial[ok]))
+                taken[take] += 1
+            stuck = ~ok & (radius[idx] < 1e-13)
+            flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(fi)))
+            ended = (ok & polish & (newton <= _DONE)) | stuck | flat
+        if ended.any():
+            active[idx[ended]] = False
+            finished[idx[ended & positive]] = True
+            idx = idx[~ended]
     joins = []
     for j, (i, at) in sorted(merged.items()):  # a merged descent ends where its partner did
         for _ in range(k):  # follow the chain (it has no cycle: only active rows merge)
