@@ -3,6 +3,7 @@
     python benchmarks/bench_fit.py            # 40 runs of ours, 5 of the baseline, per target
     python benchmarks/bench_fit.py --quick    # 8 runs of ours, 2 of the baseline
     python benchmarks/bench_fit.py --k-table  # also: reverse multi-start for K = 1…6 components
+    python benchmarks/bench_fit.py --sweep --landscape   # also: a 200-point sweep, a 120² grid
 
 The K table times ``fit_gaussian(p, "reverse")`` (every local optimum) on seeded random targets
 with K components, overlapping (locations within ±K, scales 0.5–2) and separated (6 apart), and
@@ -13,10 +14,18 @@ Ours: ``fit_gaussian(p, "forward")`` + ``fit_gaussian(p, "reverse")`` (every loc
 freshly built target each run (no cached breakpoints or entropy).  Baseline: KL by
 ``scipy.integrate.quad`` (breakpoints at every component, tight tolerances) inside
 ``scipy.optimize.minimize(method="Nelder-Mead")`` over (μ, log σ), one start per direction at the
-heaviest component, as ours starts its forward fit.  Medians in milliseconds; speedup = baseline
-median / ours.  The baseline's reverse fit from the moment-matched start is shown too: on the
+heaviest component, as ours starts its forward fit.  Medians in milliseconds of CPU time
+(``time.process_time``: the machine is shared) with wall time beside; speedup = baseline median /
+ours.  The baseline's reverse fit from the moment-matched start is shown too: on the
 symmetric bimodal target it stays between the modes (it finds one local optimum, not all).
 This prints figures; it is not a timed test.
+
+``--sweep``: ``sweep(½N(−d/2, 1) + ½N(d/2, 1), "separation", 200 values of d in [0, 5])``, every
+reverse optimum joined into branches, against the peer fitting each point from every component
+and the moment-matched start (timed on a few points, scaled to 200: marked "extrapolated").
+``--landscape``: the 120 × 120 forward + reverse grid of the bimodal target, against the same grid
+by explorer's own quadrature rule (:func:`explorer.landscape.reverse_kl_grid`, what the grid used
+before) and by the peer's quad (timed on a 12 × 12 grid, scaled: "extrapolated").
 """
 
 from __future__ import annotations
@@ -119,12 +128,20 @@ def moment_matched(name: str) -> Normal:
 
 
 def median_ms(fn, runs: int) -> tuple[float, object]:
-    times, out = [], None
+    """Median CPU milliseconds of ``fn`` and its last result (see :func:`timed`)."""
+    cpu, _wall, out = timed(fn, runs)
+    return cpu, out
+
+
+def timed(fn, runs: int) -> tuple[float, float, object]:
+    """Median CPU and wall milliseconds of ``fn`` over ``runs`` runs, and its last result."""
+    cpu, wall, out = [], [], None
     for _ in range(runs):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times), out
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return 1e3 * statistics.median(cpu), 1e3 * statistics.median(wall), out
 
 
 def ours(name: str):
@@ -197,6 +214,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=None, help="repetitions of ours (default 40)")
     ap.add_argument("--k-table", action="store_true",
                     help="also time the reverse multi-start for K = 1…6 components")
+    ap.add_argument("--sweep", action="store_true", help="also time a 200-point sweep")
+    ap.add_argument("--landscape", action="store_true", help="also time a 120 × 120 landscape")
     args = ap.parse_args()
     runs = args.runs or (8 if args.quick else 40)
     base_runs = 2 if args.quick else 5
@@ -207,23 +226,25 @@ def main() -> None:
 
     rows = []
     for name in TARGETS:
-        t_ours, (fwd, rev) = median_ms(lambda name=name: ours(name), runs)
+        t_ours, w_ours, (fwd, rev) = timed(lambda name=name: ours(name), runs)
         t_fwd, _ = median_ms(lambda name=name: fit_gaussian(make(name), "forward"), runs)
-        t_base, ((bq_f, bk_f), (bq_r, bk_r), evals) = median_ms(
+        t_base, w_base, ((bq_f, bk_f), (bq_r, bk_r), evals) = timed(
             lambda name=name: baseline(name), base_runs)
         b = Baseline(*TARGETS[name])
         mm_q, mm_kl = b.fit("reverse", moment_matched(name))
         rows.append((name, t_ours, t_fwd, t_base, fwd, rev, bq_f, bk_f, bq_r, bk_r, evals,
-                     mm_q, mm_kl))
+                     mm_q, mm_kl, w_ours, w_base))
 
-    print(f"one core, median of {runs} runs (ours) / {base_runs} runs (baseline), times in ms\n")
-    print(f"{'target':<14} {'ours fwd+rev':>12} {'(fwd)':>7} {'baseline':>10} {'speedup':>8}"
+    print(f"one core, median of {runs} runs (ours) / {base_runs} runs (baseline); CPU ms "
+          "(process_time), wall ms in brackets\n")
+    print(f"{'target':<14} {'ours fwd+rev':>18} {'(fwd)':>7} {'baseline':>18} {'speedup':>8}"
           f"  {'optima':>6}  {'baseline KL evals':>17}")
-    for (name, t_ours, t_fwd, t_base, _, rev, *_rest, evals, _mq, _mk) in rows:
-        print(f"{name:<14} {t_ours:>12.2f} {t_fwd:>7.2f} {t_base:>10.1f} {t_base / t_ours:>7.0f}×"
-              f"  {len(rev.local_optima):>6}  {evals:>17}")
+    for (name, t_ours, t_fwd, t_base, _, rev, *_rest, evals, _mq, _mk, w_ours, w_base) in rows:
+        print(f"{name:<14} {t_ours:>8.2f} ({w_ours:>7.2f}) {t_fwd:>7.2f} {t_base:>8.1f} "
+              f"({w_base:>7.1f}) {t_base / t_ours:>7.0f}×  {len(rev.local_optima):>6}  "
+              f"{evals:>17}")
     print("\nanswers (KL in nats)")
-    for (name, _t, _tf, _tb, fwd, rev, bq_f, bk_f, bq_r, bk_r, _e, mm_q, mm_kl) in rows:
+    for (name, _t, _tf, _tb, fwd, rev, bq_f, bk_f, bq_r, bk_r, _e, mm_q, mm_kl, *_w) in rows:
         print(f"  {name}")
         print(f"    forward  ours {fmt(fwd.q)} KL {fwd.kl:.10f}   baseline {fmt(bq_f)} "
               f"KL {bk_f:.10f}")
@@ -235,6 +256,66 @@ def main() -> None:
         print(f"    reverse  baseline from the moment-matched start {fmt(mm_q)} KL {mm_kl:.10f}")
     if args.k_table:
         k_table(max(3, runs // 4))
+    if args.sweep:
+        sweep_lines(max(3, runs // 8))
+    if args.landscape:
+        landscape_lines(max(3, runs // 4))
+
+
+SWEEP_TARGET = ([(-0.5, 1.0), (0.5, 1.0)], [0.5, 0.5])
+
+
+def sweep_lines(runs: int, points: int = 200, peer_points: int = 3) -> None:
+    from explorer.sweep import sweep, target_at
+
+    p = Mixture([Normal(m, s) for m, s in SWEEP_TARGET[0]], SWEEP_TARGET[1])
+    d = np.linspace(0.0, 5.0, points)
+    sweep(p, "separation", d)  # warm-up
+    cpu, wall, s = timed(lambda: sweep(p, "separation", d), runs)
+    optima = sum(len(b.index) for b in s.branches)
+
+    def peer(v: float) -> None:  # every component and the moment-matched Gaussian as starts
+        t = target_at(p, "separation", float(v))
+        comps = [(c.mean, c.std) for c in t.components]
+        b = Baseline(comps, list(t.weights))
+        for st in [Normal(m, sd) for m, sd in comps] + [Normal(t.mean, math.sqrt(t.variance))]:
+            b.fit("reverse", st)
+
+    picks = d[np.linspace(0, points - 1, peer_points).astype(int)]
+    p_cpu, p_wall, _ = timed(lambda: [peer(v) for v in picks], 1)
+    scale = points / peer_points
+    print(f"\nsweep: separation of ½N(−d/2, 1) + ½N(d/2, 1), {points} values of d in [0, 5], "
+          f"median of {runs}; CPU ms (wall)")
+    births = ", ".join(f"{v:.3f}" for _, v in s.births[1:]) or "none"
+    switches = ", ".join(f"{at:.3f}" for *_, at in s.switches) or "none in this range"
+    print(f"  ours   {cpu:9.1f} ({wall:9.1f})   {len(s.branches)} branches, {optima} optima, "
+          f"births at d = {births}, switches at d = {switches}")
+    print(f"  peer   {p_cpu * scale:9.0f} ({p_wall * scale:9.0f})   quad + Nelder–Mead from 3 "
+          f"starts per point (extrapolated from {peer_points} points)   ratio "
+          f"{p_cpu * scale / cpu:.0f}×")
+
+
+def landscape_lines(runs: int, size: int = 120) -> None:
+    from explorer.landscape import default_axes, kl_landscape, reverse_kl_grid
+
+    p = make("bimodal ±3")
+    kl_landscape(p, size=size)  # warm-up
+    cpu, wall, land = timed(lambda: kl_landscape(make("bimodal ±3"), size=size), runs)
+    ls, m = np.meshgrid(land.log_sigma, land.mu, indexing="ij")
+    q_cpu, q_wall, ref = timed(lambda: reverse_kl_grid(make("bimodal ±3"), m.ravel(),
+                                                       ls.ravel()), max(1, runs // 3))
+    rel = np.max(np.abs(land.reverse.ravel() - ref) / np.abs(ref))
+    b = Baseline(*TARGETS["bimodal ±3"])
+    mu, lsig = default_axes(p, 12)
+    b_cpu, b_wall, _ = timed(lambda: [b.reverse((u, s)) for s in lsig for u in mu], 1)
+    scale = (size / 12) ** 2
+    print(f"\nlandscape: bimodal ±3, {size} × {size} grid, forward + reverse, median of {runs}; "
+          "CPU ms (wall)")
+    print(f"  ours                     {cpu:9.1f} ({wall:9.1f})")
+    print(f"  explorer quadrature rule {q_cpu:9.1f} ({q_wall:9.1f})   reverse only; ratio "
+          f"{q_cpu / cpu:.1f}×; largest relative difference {rel:.1e}")
+    print(f"  peer quad                {b_cpu * scale:9.0f} ({b_wall * scale:9.0f})   reverse only "
+          f"(extrapolated from 12 × 12); ratio {b_cpu * scale / cpu:.0f}×")
 
 
 if __name__ == "__main__":

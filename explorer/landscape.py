@@ -6,9 +6,12 @@ it can lock onto.  Both are evaluated on the whole (μ, log σ) grid at once:
 * forward in closed form from p's mean, variance and entropy,
   KL(p‖q) = log σ + ½ log 2π + (Var p + (E p − μ)²)/(2σ²) − H(p), and ``math.inf`` everywhere
   when p's variance is infinite (a Student-t component with ν ≤ 2);
-* reverse, KL(q‖p) = ∫ q (log q − log p), by the very rule the fitter minimises and
+* reverse, KL(q‖p) = ∫ q (log q − log p): for a mixture of Normals on evenly spaced μ (the
+  default axes) −H(q) in closed form minus E_q[log p], each row of the grid one Gaussian
+  smoothing of log p, all rows by one FFT (:func:`smoothed_log_p`: agrees with the rule below to
+  ~1e-12); otherwise by the very rule the fitter minimises and
   :func:`explorer.divergences.kl_divergence` reports (:func:`explorer.objectives.reverse_kl`),
-  value only.
+  value only.  The optima drawn on the grid are the fitter's certified ones either way.
 
 ``python -m explorer.landscape`` prints how long a 120 × 120 grid takes for the presets.
 """
@@ -86,7 +89,7 @@ def kl_landscape(p, mu=None, log_sigma=None, size: int = DEFAULT_SIZE) -> Landsc
     log_sigma = _check_axis("log_sigma", log_sigma, math.log(MIN_SCALE), math.log(MAX_SCALE))
     ls, m = np.meshgrid(log_sigma, mu, indexing="ij")
     forward = forward_kl_grid(pm, m.ravel(), ls.ravel()).reshape(ls.shape)
-    reverse = reverse_kl_grid(pm, m.ravel(), ls.ravel()).reshape(ls.shape)
+    reverse = _reverse_on_axes(pm, mu, log_sigma)
     for a in (mu, log_sigma, forward, reverse):
         a.setflags(write=False)
     return Landscape(mu=mu, log_sigma=log_sigma, forward=forward, reverse=reverse)
@@ -107,6 +110,60 @@ def reverse_kl_grid(p, mu: np.ndarray, log_sigma: np.ndarray) -> np.ndarray:
     c, pc = as_mixture(p).centred
     mu, log_sigma = np.broadcast_arrays(np.asarray(mu, float), np.asarray(log_sigma, float))
     return np.maximum(reverse_kl(pc, mu - c, log_sigma), 0.0)
+
+
+def _reverse_on_axes(pm, mu: np.ndarray, log_sigma: np.ndarray) -> np.ndarray:
+    """KL(N(μ, σ²)‖p) on the grid log σ × μ: by :func:`smoothed_log_p` where it applies (a
+    mixture of Normals, evenly spaced μ), else by :func:`reverse_kl_grid`."""
+    c, pc = pm.centred
+    inner = smoothed_log_p(pc, mu - c, np.exp(log_sigma))
+    if inner is None:
+        ls, m = np.meshgrid(log_sigma, mu, indexing="ij")
+        return reverse_kl_grid(pm, m.ravel(), ls.ravel()).reshape(ls.shape)
+    neg_entropy = -(0.5 + 0.5 * math.log(2 * math.pi) + log_sigma)  # ∫ q log q, exactly
+    return np.maximum(neg_entropy[:, None] - inner, 0.0)
+
+
+def smoothed_log_p(p, mu: np.ndarray, sigma: np.ndarray, max_points: int = 1 << 15):
+    """E_q[log p] for q = N(μ, σ²) on the grid sigma × mu, for a mixture of at least two
+    Normals and evenly spaced μ — else None (as also when the rule below would need more than
+    ``max_points`` nodes).
+
+    Each row is the convolution of log p with a Gaussian of width σ, by the trapezoid rule on
+    an even grid through every μ, taken for all rows at once with one FFT of log p: the kernel's
+    transform is exp(−σ²ω²/2) (its aliases are below e^-300 at the spacing chosen).  log p is
+    analytic in a strip about the real line — as wide as its narrowest component's scale and,
+    at a switch of the dominant component, π/slope — so the trapezoid rule converges
+    geometrically: with a spacing of a quarter of the narrowest of σ, the components' scales
+    and π/slope, its error is ~e^-8π ≈ 1e-11 of log p's size.  The widest component's
+    log-density (whose Gaussian average is exact) is taken out first so that the
+    transformed values stay small."""
+    comps = [c for _, c in p._active]
+    if len(comps) < 2 or not all(isinstance(c, Normal) for c in comps) or mu.size < 2:
+        return None
+    gaps = np.diff(mu)
+    if not np.allclose(gaps, gaps[0], rtol=1e-12, atol=0.0) or gaps[0] <= 0:
+        return None
+    ladder = np.diff(p._switches)
+    finest = min(float(sigma.min()), min(c.std for c in comps),
+                 math.pi * float(ladder.min()) if ladder.size else math.inf)
+    per = max(1, math.ceil(gaps[0] / (finest / 4.0)))
+    h = gaps[0] / per
+    reach = math.ceil(12.0 * float(sigma.max()) / h)
+    n = (mu.size - 1) * per + 1 + 2 * reach
+    size = 1 << (n + reach).bit_length()
+    if size > max_points:
+        return None
+    x = mu[0] + h * (np.arange(n) - reach)
+    lw, wide = max(p._active, key=lambda lc: (lc[1].std, lc[0]))
+    r = p.logpdf(x) - (lw + wide.logpdf(x))
+    omega = 2.0 * math.pi * np.fft.rfftfreq(size, d=h)
+    smooth = np.fft.irfft(np.fft.rfft(r, size) * np.exp(-0.5 * np.outer(sigma**2, omega**2)),
+                          size)
+    at = reach + per * np.arange(mu.size)
+    quadratic = (lw - 0.5 * math.log(2 * math.pi) - math.log(wide.std)
+                 - 0.5 * ((mu[None, :] - wide.mean) ** 2 + sigma[:, None] ** 2) / wide.std**2)
+    return smooth[:, at] + quadratic
 
 
 def grid_cost(p, size: int = DEFAULT_SIZE) -> int:

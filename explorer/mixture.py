@@ -232,7 +232,7 @@ class Mixture:
         if len(self._active) == 1:
             return []
         _ = self._switch_edges  # computes _switch_spans: {component: [(switch, ladder reach)]}
-        kept = []
+        owners, edges = [], []
         for j, (_, c) in enumerate(self._active):
             if not isinstance(c, Normal):
                 continue
@@ -240,14 +240,24 @@ class Mixture:
             # where j takes part in a switch, that switch's ladder already resolves log p
             for x0, span in self._switch_spans.get(j, ()):
                 e = e[np.abs(e - x0) > span]
-            if e.size < 2:
-                continue
-            mid = 0.5 * (e[:-1] + e[1:])
-            logs = self._weighted_logs(np.concatenate([e, mid]))
-            total = _logsumexp0(logs)
-            others = _logsumexp0(np.delete(logs, j, axis=0))
-            both = np.minimum(logs[j] - total, others - total) > -_NEGLIGIBLE
-            at_edge, at_mid = both[:e.size], both[e.size:]
+            if e.size >= 2:
+                owners.append(j)
+                edges.append(e)
+        if not edges:
+            return []
+        # every component's edges and their midpoints in one pass over all components
+        points = np.concatenate([np.concatenate([e, 0.5 * (e[:-1] + e[1:])]) for e in edges])
+        sizes = [2 * e.size - 1 for e in edges]
+        row = np.repeat(owners, sizes)
+        col = np.arange(points.size)
+        logs = self._weighted_logs(points)
+        total = _logsumexp0(logs)
+        own = logs[row, col]
+        logs[row, col] = -np.inf
+        both = np.minimum(own - total, _logsumexp0(logs) - total) > -_NEGLIGIBLE
+        kept = []
+        for e, part in zip(edges, np.split(both, np.cumsum(sizes)[:-1]), strict=True):
+            at_edge, at_mid = part[:e.size], part[e.size:]
             near = at_edge.copy()
             near[:-1] |= at_mid
             near[1:] |= at_mid

@@ -10,11 +10,18 @@ per start, each with its own trust radius, in coordinates scaled to the current 
   curvature, half the radius is stepped along it), cut to the radius;
 * a step is kept when it lowers the objective by a tenth of what the quadratic model predicts;
   Newton steps shorter than 1e-6 (next to a minimum, where the objective changes by ~step²,
-  below its rounding) are kept as they are, and a descent ends after one shorter than 1e-8;
+  below its rounding) are kept as they are, and a descent ends after one shorter than 1e-8, or
+  without another evaluation where the Newton step is already below ``exact`` (1e-13 unless
+  the caller knows its objective's rounding to be larger);
 * two descents that reach the same convex neighbourhood (both Hessians positive definite, Newton
   steps below 0.05 that lead to within 1 % of a unit of each other) continue as one;
-* optionally a cheaper approximation of the objective steers each descent until its Newton step
-  falls below 0.05; from there on, and for the certificate, the objective itself decides.
+* optionally a cheaper approximation of the objective steers the descents to its own minima
+  (Newton step below 1e-6); from each distinct end point a descent on the objective itself
+  follows (usually one or two evaluations), and it alone decides the certificate.
+
+The work per step is a few dozen numpy operations on arrays of the unfinished starts (the 2 × 2
+eigen-decomposition in closed form), so that a fit costs a handful of vectorised evaluations of
+the objective rather than the calls of a general-purpose minimiser.
 
 A point is certified a local minimum when its Newton step is below ``STEP_TOL`` — relative to the
 objective's own curvature, so a KL of thousands of nats certifies as readily as one of 0.01 —
@@ -24,6 +31,7 @@ and its Hessian is positive definite.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,24 +40,46 @@ MAX_STEPS = 200
 _POLISH, _DONE = 1e-6, 1e-8
 _MAX_RADIUS = 8.0
 _MERGE_DISTANCE, _MERGE_NEWTON = 0.01, 0.05
-_COARSE_UNTIL = 0.05
+_SAME_END = 1e-5  # coarse end points this close (scaled) are one minimum of the coarse rule
+# a Newton step this short is the minimum to working precision: no further evaluation
+_EXACT = 1e-13
 
 
 @dataclass
 class Descent:
-    """Where K descents ended: θ (K, n), objective f, gradient g and Hessian h there, the points
-    each accepted (θ0 first), and the certificate: scaled gradient norm, scaled Newton step
-    length, positive-definiteness, and ``certified`` (which also asks θ to be ``inside``)."""
+    """Where K descents ended: θ (K, n), objective f, gradient g and Hessian h there, and the
+    certificate: scaled gradient norm, scaled Newton step length, positive-definiteness, and
+    ``certified`` (which also asks θ to be ``inside``).  ``visited[i]``: the points descent i
+    accepted (θ0 first), built from the step history on first use."""
 
     theta: np.ndarray
     f: np.ndarray
     g: np.ndarray
     h: np.ndarray
-    visited: list[list[np.ndarray]]
     grad_norm: np.ndarray
     newton_step: np.ndarray
     positive: np.ndarray
     certified: np.ndarray
+    paths: object = None  # () -> the visited lists (built on first use: most are never read)
+
+    @cached_property
+    def visited(self) -> list[list[np.ndarray]]:
+        return self.paths()
+
+
+def _paths(theta0, steps, joins):
+    """The points each descent accepted, θ0 first, from the steps taken ((rows, points) per
+    iteration) and the joins (j, i, at) of a merged descent j with the one it ended in, i, from
+    i's ``at``-th accepted point on."""
+    def build():
+        out = [[row.copy()] for row in theta0]
+        for rows, points in steps:
+            for i, point in zip(rows.tolist(), points, strict=True):
+                out[i].append(point)
+        for j, i, at in joins:
+            out[j] = out[j] + out[i][1 + at:]
+        return out
+    return build
 
 
 def newton_steps(g: np.ndarray, h: np.ndarray, d: np.ndarray, radius: np.ndarray):
@@ -57,6 +87,8 @@ def newton_steps(g: np.ndarray, h: np.ndarray, d: np.ndarray, radius: np.ndarray
     lengths d (K, n).  Returns the step in θ, the length of the uncut scaled Newton step,
     positive-definiteness, the predicted change of the objective, the scaled step's length and
     whether the radius cut it."""
+    if g.shape[1] == 2:
+        return _newton_steps_2(g, h, d, radius)
     gs = g * d
     hs = h * d[:, :, None] * d[:, None, :]
     lam, vec = np.linalg.eigh(hs)
@@ -75,108 +107,177 @@ def newton_steps(g: np.ndarray, h: np.ndarray, d: np.ndarray, radius: np.ndarray
     return ss * d, newton, positive, pred, np.minimum(length, radius), cut
 
 
+def _newton_steps_2(g, h, d, radius):
+    """:func:`newton_steps` for two parameters: the 2 × 2 eigen-decomposition in closed form
+    (the rotation by ½ atan2(2b, a − c)), on columns — a few dozen operations on K numbers,
+    where the general path spends most of its time calling LAPACK for tiny matrices."""
+    d0, d1 = d[:, 0], d[:, 1]
+    gs0, gs1 = g[:, 0] * d0, g[:, 1] * d1
+    a, b, c = h[:, 0, 0] * d0 * d0, h[:, 0, 1] * d0 * d1, h[:, 1, 1] * d1 * d1
+    mid, rad = 0.5 * (a + c), np.hypot(0.5 * (a - c), b)
+    lo, hi = mid - rad, mid + rad
+    angle = 0.5 * np.arctan2(2.0 * b, a - c)
+    cs, sn = np.cos(angle), np.sin(angle)  # (cs, sn) belongs to hi, (−sn, cs) to lo
+    g_lo, g_hi = cs * gs1 - sn * gs0, cs * gs0 + sn * gs1
+    floor = 1e-12 * np.maximum(np.abs(hi), 1e-300)
+    positive = lo > floor
+    s_lo = -g_lo / np.maximum(np.abs(lo), floor)
+    s_hi = -g_hi / np.maximum(np.abs(hi), floor)
+    newton = np.hypot(s_lo, s_hi)
+    flat = ~positive & (np.abs(s_lo) < 0.5 * radius)
+    s_lo = np.where(flat, -np.copysign(0.5 * radius, g_lo), s_lo)
+    ss0, ss1 = cs * s_hi - sn * s_lo, sn * s_hi + cs * s_lo
+    length = np.hypot(ss0, ss1)
+    cut = length > radius
+    shrink = np.where(cut, radius / np.maximum(length, 1e-300), 1.0)
+    ss0, ss1 = ss0 * shrink, ss1 * shrink
+    pred = gs0 * ss0 + gs1 * ss1 + 0.5 * (a * ss0 * ss0 + 2.0 * b * ss0 * ss1 + c * ss1 * ss1)
+    step = np.stack([ss0 * d0, ss1 * d1], axis=1)
+    return step, newton, positive, pred, np.minimum(length, radius), cut
+
+
 def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = MAX_STEPS,
-            merge: bool = True, coarse=None) -> Descent:
+            merge: bool = True, coarse=None, exact: float = _EXACT) -> Descent:
     """Descents from the K starts θ0 (K, n).
 
     ``objective(θ)`` returns f (K,), g (K, n), h (K, n, n) for a (K, n) array; ``scale(θ)`` the
     unit length of each parameter at θ, (K, n); ``inside(θ)`` (optional) which points are
     allowed: a step outside is refused, and a minimum outside is not certified.  ``coarse``
-    (optional) is a cheaper approximation of ``objective`` that steers each descent while it is
-    far from a minimum (Newton step above 0.05); every descent ends, and is certified, on
-    ``objective`` itself.
+    (optional) is a cheaper approximation of ``objective``: the descents run on it to its
+    minima first, then every distinct end point descends on ``objective`` itself (a step or two
+    where the approximation is good), which alone decides every certificate.  A descent whose
+    Newton step is below ``exact`` ends there (the objective's rounding decides how short a step
+    still means anything: the default suits an objective exact to a few ulps).
     """
-    theta = np.array(theta0, dtype=float)
+    theta0 = np.array(theta0, dtype=float)
+    if coarse is None:
+        return _descend(objective, theta0, scale, inside, max_steps, merge, exact=exact)
+    steer = _descend(coarse, theta0, scale, inside, max_steps, merge, exact=_POLISH,
+                     certify=False)
+    back, ends = _distinct_ends(steer.theta, scale)
+    fine = _descend(objective, ends, scale, inside, max_steps, merge, exact=exact)
+
+    def paths():
+        before, after = steer.visited, fine.visited
+        return [before[i] + after[back[i]][1:] for i in range(len(back))]
+
+    return Descent(fine.theta[back], fine.f[back], fine.g[back], fine.h[back],
+                   fine.grad_norm[back], fine.newton_step[back], fine.positive[back],
+                   fine.certified[back], paths)
+
+
+def _distinct_ends(theta: np.ndarray, scale) -> tuple[np.ndarray, np.ndarray]:
+    """(for each row, which distinct point; the distinct points): rows within ``_SAME_END``
+    (scaled) of an earlier one are that one (descents that ended on one minimum, merged or
+    not, go on as one)."""
+    points = (theta / scale(theta)).tolist()
+    firsts: list[int] = []
+    back = []
+    for i, a in enumerate(points):
+        n = next((n for n, j in enumerate(firsts) if max(abs(a[0] - points[j][0]),
+                                                          abs(a[1] - points[j][1])) <= _SAME_END),
+                 None) if len(a) == 2 else None
+        if n is None:
+            n = len(firsts)
+            firsts.append(i)
+        back.append(n)
+    return np.array(back), theta[firsts]
+
+
+def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
+             certify=True) -> Descent:
+    """The descents of :func:`descend` on one objective; a descent whose Newton step is below
+    ``exact`` (positive-definite Hessian) ends where it is, without another evaluation.  Without
+    ``certify`` only θ, f, g, h and the paths are filled in (a steering run)."""
+    theta = theta0.copy()
     k = len(theta)
-    fine = np.full(k, coarse is None)
-    f, g, h = (objective if coarse is None else coarse)(theta)
+    f, g, h = objective(theta)
     radius = np.ones(k)
-    visited = [[row.copy()] for row in theta]
+    steps: list[tuple[np.ndarray, np.ndarray]] = []
     active = np.ones(k, dtype=bool)
     finished = np.zeros(k, dtype=bool)
     merged: dict[int, tuple[int, int]] = {}
+    taken = np.zeros(k, dtype=int)  # accepted points per row (for joining merged paths)
+    idx = np.arange(k)
     for _ in range(max_steps):
-        idx = np.flatnonzero(active)
         if not idx.size:
             break
-        d = scale(theta[idx])
-        step, newton, positive, pred, length, cut = newton_steps(g[idx], h[idx], d, radius[idx])
-        switch = ~fine[idx] & (newton <= _COARSE_UNTIL)
-        if switch.any():  # close enough: from here on the objective itself
-            rows = idx[switch]
-            fine[rows] = True
-            f[rows], g[rows], h[rows] = objective(theta[rows])
-            radius[rows] = 1.0
-            step, newton, positive, pred, length, cut = newton_steps(g[idx], h[idx], d,
-                                                                     radius[idx])
-        if merge:  # within a phase: coarse minima differ from fine ones
+        th = theta[idx]
+        d = scale(th)
+        rad = radius[idx]
+        step, newton, positive, pred, length, cut = newton_steps(g[idx], h[idx], d, rad)
+        go = None  # which rows step on (None: all)
+        if merge and (idx.size > 1 or finished.any()):
             ready = positive & (newton <= _MERGE_NEWTON) & ~cut
-            aim = (theta[idx] + step) / d
-            done = np.flatnonzero(finished)
-            for phase, known in ((fine[idx], done), (~fine[idx], done[:0])):
-                both = ready & phase
-                _merge(np.concatenate([theta[known] / scale(theta[known]), aim[both]]),
-                       np.concatenate([known, idx[both]]), known.size, active, merged, visited)
-        polish = positive & (newton <= _POLISH) & fine[idx]
-        trial = theta[idx] + step
-        allowed = inside(trial) if inside is not None else np.ones(len(idx), dtype=bool)
-        ft, gt, ht = _evaluate(objective, coarse, trial, fine[idx])
-        ok = allowed & np.isfinite(ft) & (polish | (ft - f[idx] <= 0.1 * pred))
-        ok &= active[idx]
-        grow = ok & cut & (ft - f[idx] <= 0.75 * pred)
-        radius[idx] = np.where(grow, np.minimum(2.0 * radius[idx], _MAX_RADIUS),
-                               np.where(ok, radius[idx], 0.25 * length))
-        take = idx[ok]
-        theta[take], f[take], g[take], h[take] = trial[ok], ft[ok], gt[ok], ht[ok]
-        for i in take:
-            visited[i].append(theta[i].copy())
-        stuck = ~ok & (radius[idx] < 1e-13)
-        flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(f[idx])))
-        ended = ((ok & polish & (newton <= _DONE)) | stuck | flat) & active[idx]  # not merged
-        if coarse is not None:  # a coarse descent that stalls goes on with the objective
-            stalled = idx[ended & ~fine[idx]]
-            if stalled.size:
-                fine[stalled] = True
-                f[stalled], g[stalled], h[stalled] = objective(theta[stalled])
-                radius[stalled] = 1.0
-            ended &= fine[idx] & ~np.isin(idx, stalled)
-        ended &= active[idx]  # merged this step: already ended, into its partner (no cycle)
-        active[idx[ended]] = False
-        finished[idx[ended & positive & fine[idx]]] = True
-    if not fine.all():  # out of steps while coarse: certify on the objective all the same
-        rows = np.flatnonzero(~fine)
-        f[rows], g[rows], h[rows] = objective(theta[rows])
+            if ready.any() and (ready.sum() > 1 or finished.any()):
+                done = np.flatnonzero(finished)
+                _merge(np.concatenate([theta[done] / scale(theta[done]),
+                                       (th[ready] + step[ready]) / d[ready]]),
+                       np.concatenate([done, idx[ready]]), done.size, active, merged, taken)
+                go = active[idx]  # merged this step: ended, in its partner
+        there = positive & (newton <= exact)
+        if go is not None:
+            there &= go
+        if there.any():
+            active[idx[there]] = False
+            finished[idx[there]] = True
+            go = ~there if go is None else go & ~there
+        if go is not None and not go.all():
+            idx, th, step, newton, positive, pred, length, cut, rad = (
+                a[go] for a in (idx, th, step, newton, positive, pred, length, cut, rad))
+            if not idx.size:
+                continue
+        polish = positive & (newton <= _POLISH)
+        trial = th + step
+        ft, gt, ht = objective(trial)
+        fi = f[idx]
+        drop = ft - fi
+        ok = np.isfinite(ft) & (polish | (drop <= 0.1 * pred))
+        if inside is not None:
+            ok &= inside(trial)
+        grow = ok & cut & (drop <= 0.75 * pred)
+        if ok.all():  # the usual case, in fewer operations
+            if grow.any():
+                radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS), rad)
+            theta[idx], f[idx], g[idx], h[idx] = trial, ft, gt, ht
+            steps.append((idx, trial))
+            taken[idx] += 1
+            ended = polish & (newton <= _DONE)
+        else:
+            radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS),
+                                   np.where(ok, rad, 0.25 * length))
+            take = idx[ok]
+            if take.size:
+                theta[take], f[take], g[take], h[take] = trial[ok], ft[ok], gt[ok], ht[ok]
+                steps.append((take, trial[ok]))
+                taken[take] += 1
+            stuck = ~ok & (radius[idx] < 1e-13)
+            flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(fi)))
+            ended = (ok & polish & (newton <= _DONE)) | stuck | flat
+        if ended.any():
+            active[idx[ended]] = False
+            finished[idx[ended & positive]] = True
+            idx = idx[~ended]
+    joins = []
     for j, (i, at) in sorted(merged.items()):  # a merged descent ends where its partner did
         for _ in range(k):  # follow the chain (it has no cycle: only active rows merge)
             if i not in merged:
                 break
             i = merged[i][0]
         theta[j], f[j], g[j], h[j] = theta[i], f[i], g[i], h[i]
-        visited[j] = visited[j] + visited[i][at:]
+        joins.append((j, i, at))
+    if not certify:
+        return Descent(theta, f, g, h, None, None, None, None, _paths(theta0, steps, joins))
     d = scale(theta)
     _, newton, positive, _, _, _ = newton_steps(g, h, d, np.ones(k))
     certified = positive & (newton <= STEP_TOL)
     if inside is not None:
         certified &= inside(theta)
-    return Descent(theta, f, g, h, visited, np.linalg.norm(g * d, axis=1), newton, positive,
-                   certified)
+    return Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive, certified,
+                   _paths(theta0, steps, joins))
 
 
-def _evaluate(objective, coarse, theta: np.ndarray, fine: np.ndarray):
-    """The objective at θ, by ``objective`` where ``fine`` and by ``coarse`` elsewhere."""
-    if coarse is None or fine.all():
-        return objective(theta)
-    if not fine.any():
-        return coarse(theta)
-    f = np.empty(len(theta))
-    g = np.empty(theta.shape)
-    h = np.empty((*theta.shape, theta.shape[1]))
-    for rows, fn in ((fine, objective), (~fine, coarse)):
-        f[rows], g[rows], h[rows] = fn(theta[rows])
-    return f, g, h
-
-
-def _merge(points, rows, n_done, active, merged, visited) -> None:
+def _merge(points, rows, n_done, active, merged, taken) -> None:
     """Stop a descent whose Newton step leads to within ``_MERGE_DISTANCE`` (scaled ``points``)
     of a minimum already reached (the first ``n_done`` rows) or of where an earlier descent's
     step leads: the same minimum."""
@@ -189,4 +290,4 @@ def _merge(points, rows, n_done, active, merged, visited) -> None:
         if close:
             a = rows[close[0]]
             active[rows[b]] = False
-            merged[int(rows[b])] = (int(a), len(visited[a]))
+            merged[int(rows[b])] = (int(a), int(taken[a]))

@@ -8,7 +8,8 @@ reported optimum is an optimum of the reported KL.
   on q's panels (±12 sd: q < e^-72 beyond) merged with the edges that resolve log p within 8 sd
   of q's mean (:attr:`Mixture.log_breakpoints`), and its derivatives by reparameterisation
   x = μ + σz using p's closed-form score (kinks of log p, at Laplace components, add their point
-  masses).
+  masses).  The nodes of K Gaussians form one (K, n) array, rows padded with empty panels, so
+  that every sum is a sum along a row.
 
 Callers pass p in centred coordinates (:attr:`Mixture.centred`) where positions matter.
 """
@@ -26,6 +27,9 @@ Q_REACH = 12.0
 P_REACH = 8.0
 Q_OFFSETS = Normal(0.0, 1.0).breakpoints
 Q_OFFSETS = Q_OFFSETS[np.abs(Q_OFFSETS) <= Q_REACH]
+# the coarse rule's panels on q: as fine where q has its mass, twice as wide beyond 4 sd (a
+# minimum of the coarse rule is where the fine one's is to ~1e-6 either way: p's edges decide)
+Q_COARSE = Q_OFFSETS[(np.abs(Q_OFFSETS) <= 4) | (Q_OFFSETS % 2 == 0)]
 RULE_T, RULE_W = np.polynomial.legendre.leggauss(ORDER)
 
 
@@ -51,39 +55,39 @@ def forward_objective(p: Mixture, theta: np.ndarray):
     return f, g, h
 
 
-def reverse_nodes(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool = False,
-                  extra: np.ndarray | None = None, lo=None, hi=None):
-    """Quadrature nodes and weights for K Gaussians q = N(μ, σ²) as one flat array, with the row
-    (which q) of every node: q's panels and the edges of ``p.log_breakpoints`` within
-    ``P_REACH`` sd of q's mean.  Ragged (no padding), so a q over many of p's edges costs no
-    other q anything.  ``coarse``: p's coarse edges instead
-    (:attr:`Mixture.coarse_log_breakpoints`), to steer a descent far from a minimum.
+def reverse_panels(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool = False,
+                   extra: np.ndarray | None = None, lo=None, hi=None):
+    """Quadrature nodes and weights (K, n) for K Gaussians q = N(μ, σ²): q's panels and the edges
+    of ``p.log_breakpoints`` within ``P_REACH`` sd of q's mean.  Rows are padded to one length
+    with copies of μ (one of q's own edges), i.e. with panels of width 0 and weight 0, so every
+    sum is along a row and no q's nodes depend on another's.  ``coarse``: p's coarse edges
+    instead (:attr:`Mixture.coarse_log_breakpoints`), to steer a descent far from a minimum.
     ``extra`` (K, m): more edges per q (non-finite ones are dropped); ``lo``, ``hi`` (K,): the
     range in which p's edges are added instead of ``P_REACH`` sd."""
     k = len(mu)
-    q_edges = mu[:, None] + sigma[:, None] * Q_OFFSETS
-    if extra is not None:
-        q_edges = np.concatenate([q_edges, extra], axis=1)
+    m_col = mu[:, None]
+    parts = [m_col + sigma[:, None] * (Q_COARSE if coarse else Q_OFFSETS)]
     b = p.coarse_log_breakpoints if coarse else p.log_breakpoints
     first = np.searchsorted(b, mu - P_REACH * sigma if lo is None else lo, side="right")
     count = np.searchsorted(b, mu + P_REACH * sigma if hi is None else hi, side="left") - first
-    count = np.maximum(count, 0)
-    rows = np.arange(k)
-    p_rows = np.repeat(rows, count)
-    p_idx = np.arange(p_rows.size) - np.repeat(np.cumsum(count) - count, count) + first[p_rows]
-    q_rows = np.repeat(rows, q_edges.shape[1])
-    q_edges = q_edges.ravel()
-    keep = np.isfinite(q_edges)
-    edges = np.concatenate([q_edges[keep], b[p_idx]])
-    edge_rows = np.concatenate([q_rows[keep], p_rows])
-    order = np.lexsort((edges, edge_rows))
-    edges, edge_rows = edges[order], edge_rows[order]
-    panel = edge_rows[:-1] == edge_rows[1:]
-    lo, hi, panel_rows = edges[:-1][panel], edges[1:][panel], edge_rows[:-1][panel]
-    half = 0.5 * (hi - lo)[:, None]
-    mid = 0.5 * (hi + lo)[:, None]
-    return ((mid + half * RULE_T).ravel(), (half * RULE_W).ravel(),
-            np.repeat(panel_rows, RULE_T.size))
+    most = int(count.max()) if k else 0
+    if most > 0:
+        j = np.arange(most)
+        take = np.minimum(first[:, None] + j, b.size - 1)
+        parts.append(np.where(j < count[:, None], b[take], m_col))
+    if extra is not None:
+        parts.append(np.where(np.isfinite(extra), extra, m_col))
+    edges = np.sort(np.concatenate(parts, axis=1), axis=1) if len(parts) > 1 else parts[0]
+    half = (0.5 * (edges[:, 1:] - edges[:, :-1]))[:, :, None]
+    mid = (0.5 * (edges[:, 1:] + edges[:, :-1]))[:, :, None]
+    return (mid + half * RULE_T).reshape(k, -1), (half * RULE_W).reshape(k, -1)
+
+
+def reverse_nodes(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool = False,
+                  extra: np.ndarray | None = None, lo=None, hi=None):
+    """:func:`reverse_panels` as flat arrays x, w with the row (which q) of every node."""
+    x, w = reverse_panels(p, mu, sigma, coarse, extra, lo, hi)
+    return x.ravel(), w.ravel(), np.repeat(np.arange(len(mu)), x.shape[1])
 
 
 def reverse_node_count(p: Mixture, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -120,27 +124,30 @@ def reverse_objective(p: Mixture, theta: np.ndarray, derivatives: bool = True,
     Hessian takes E_q of (log p)'' likewise; kinks of log p (Laplace) add their point masses.
     ``coarse``: on q's panels and p's coarse edges only (a few times cheaper, to steer).
     """
-    k = len(theta)
     mu, s = theta[:, 0], theta[:, 1]
     sigma = np.exp(s)
-    x, w, row = reverse_nodes(p, mu, sigma, coarse)
-    u = x - mu[row]
-    logq = -0.5 * (u / sigma[row]) ** 2 - s[row] - 0.5 * LOG_2PI
+    x, w = reverse_panels(p, mu, sigma, coarse)
+    u = x - mu[:, None]
+    z = u / sigma[:, None]
+    logq = -0.5 * z * z - (s + 0.5 * LOG_2PI)[:, None]
     wq = w * np.exp(logq)
 
     if not derivatives:
-        return np.bincount(row, weights=wq * (logq - p.logpdf(x)), minlength=k), None, None
+        return np.einsum("kn,kn->k", wq, logq - p.logpdf(x)), None, None
     lp, d1, d2 = p.log_derivs(x)
     wd1, wd2 = wq * d1, wq * d2
-    # rows are contiguous: the six sums per q in one reduceat over the stacked integrands
-    starts = np.searchsorted(row, np.arange(k))
-    f, e_d1, e_ud1, e_d2, e_ud2, e_uud2 = np.add.reduceat(
-        np.stack([wq * (logq - lp), wd1, u * wd1, wd2, u * wd2, u * u * wd2]), starts, axis=1)
+    ud2 = u * wd2
+    f = np.einsum("kn,kn->k", wq, logq - lp)
+    e_d1, e_d2 = wd1.sum(axis=1), wd2.sum(axis=1)
+    e_ud1 = np.einsum("kn,kn->k", u, wd1)
+    e_ud2 = ud2.sum(axis=1)
+    e_uud2 = np.einsum("kn,kn->k", u, ud2)
     for x0, mass in p.d2_atoms():
         qx = np.exp(-0.5 * ((x0 - mu) / sigma) ** 2 - s - 0.5 * LOG_2PI) * mass
         e_d2 = e_d2 + qx
         e_ud2 = e_ud2 + qx * (x0 - mu)
         e_uud2 = e_uud2 + qx * (x0 - mu) ** 2
+    k = len(theta)
     g = np.empty((k, 2))
     g[:, 0], g[:, 1] = -e_d1, -1.0 - e_ud1
     h = np.empty((k, 2, 2))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from explorer.distributions import Mixture, Normal, as_mixture
-from explorer.fitting import _allowed, _theta, _unit_lengths, reverse_starts
+from explorer.fitting import REVERSE_EXACT, _allowed, _theta, _unit_lengths, reverse_starts
 from explorer.newton import descend
 from explorer.objectives import reverse_objective
 
@@ -78,10 +78,12 @@ def _scale_field(c) -> str:
 
 
 def _problem(pm: Mixture, objective: str, alpha: float):
-    """(centre, objective on centred θ, inside) of one target."""
+    """(centre, objective on centred θ, inside, descend's keywords) of one target."""
     c, pc = pm.centred
     if objective == "reverse":
-        return c, (lambda th: reverse_objective(pc, th)), _allowed
+        return (c, lambda th: reverse_objective(pc, th), _allowed,
+                {"coarse": lambda th: reverse_objective(pc, th, coarse=True),
+                 "exact": REVERSE_EXACT})
     from explorer.alpha import log_sigma_bounds, steered_objective
 
     lo, hi = log_sigma_bounds(pc, alpha)
@@ -89,7 +91,7 @@ def _problem(pm: Mixture, objective: str, alpha: float):
     def inside(th):
         return _allowed(th) & (th[:, 1] > lo) & (th[:, 1] < hi)
 
-    return c, steered_objective(pc, alpha), inside
+    return c, steered_objective(pc, alpha), inside, {}
 
 
 def sweep(p, parameter: str, values, objective: str = "reverse", alpha: float = 0.5,
@@ -108,7 +110,7 @@ def sweep(p, parameter: str, values, objective: str = "reverse", alpha: float = 
         pm = target_at(p, parameter, v, component, other)
         a = v if parameter == "alpha" else alpha
         try:
-            c, fn, inside = _problem(pm, objective, a)
+            c, fn, inside, how = _problem(pm, objective, a)
         except ValueError:  # no finite fit at this value: every branch ends
             deaths += [(b, v) for b in alive]
             alive = []
@@ -123,7 +125,7 @@ def sweep(p, parameter: str, values, objective: str = "reverse", alpha: float = 
             theta0[:, 1] = np.clip(theta0[:, 1], lo + 0.2, hi - 0.2)
             ok = finite_starts(pm.centred[1], a, theta0)
             theta0 = theta0[ok | (np.arange(len(theta0)) < len(warm))]
-        run = descend(fn, theta0, _unit_lengths, inside)
+        run = descend(fn, theta0, _unit_lengths, inside, **how)
         if objective == "alpha":  # values of log(1 + D_α) back to D_α
             from explorer.alpha import unsteer
 

@@ -103,7 +103,15 @@ def bumps_in_wide(draw):
 
 def _reference_minimum(p, q: Normal, quad_kl, delta: float = 1e-2):
     """KL(q‖p) by the reference at q and at 8 points δ away (σ-units in μ, log σ): q is a local
-    minimum of the reference when none is lower.  Returns the KL at q."""
+    minimum of the reference when none is lower.  Returns the KL at q.
+
+    Both are first moved by p's first location (KL is invariant; the subtraction is exact for
+    nearby numbers): quad on the raw positions loses digits far from 0 — 1.3e-9 of the KL for
+    components of width 1e-4 at 7277.5, where the mpmath reference agrees with the fit to 4e-14.
+    """
+    c = p.components[0].mean
+    p = Mixture([Normal(x.mean - c, x.std) for x in p.components], p.weights)
+    q = Normal(q.mean - c, q.std)
     at = quad_kl(q, p)
     for angle in np.arange(8) * np.pi / 4:
         moved = Normal(q.mean + delta * math.cos(angle) * q.std,

@@ -2,6 +2,7 @@
 
 import math
 
+import mpmath as mp
 import numpy as np
 import pytest
 import reference
@@ -89,6 +90,22 @@ def test_grid_values_match_mpmath_reference():
             assert land.forward[i, j] == pytest.approx(ref, rel=1e-9)
             checked += 1
     assert checked == 3
+
+
+@pytest.mark.parametrize("p", [
+    Mixture([Normal(-4, 0.6), Normal(0, 1), Normal(5, 2)], [3, 3, 4]),  # a far, steep switch
+    Mixture([Normal(1000, 1), Normal(1004, 2)], [0.3, 0.7]),  # far from 0
+    Mixture([Normal(-2, 0.7), Normal(2, 1.3)], [0.4, 0.6]),
+], ids=["three", "at 1000", "unequal"])
+def test_normal_mixture_grid_by_smoothing_matches_mpmath(p):
+    # Normal mixtures on the default (evenly spaced) axes take the FFT smoothing of log p, not
+    # the fitter's quadrature: both corners, the middle and two more cells against 30 digits
+    land = kl_landscape(p, size=50)
+    for i, j in [(0, 0), (49, 49), (25, 25), (5, 40), (44, 7)]:
+        q = _q(land, i, j)
+        with mp.workdps(30):
+            want = float(reference.kl(reference.spec(q), reference.spec(p)))
+        assert land.reverse[i, j] == pytest.approx(want, rel=1e-9), (i, j)
 
 
 def test_heavy_tails_make_forward_infinite_everywhere():
