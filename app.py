@@ -17,6 +17,7 @@ Pages (url_path — file):
     rlhf          views/rlhf.py         RLHF: the β leash, and DPO
     estimators    views/estimators.py   KL estimators k1, k2, k3
     distill       views/distill.py      Distillation and temperature
+    vi-2d         views/vi2d.py         Variational inference in 2-D (own 2-D target builder)
 
 Widget keys (stable; tests and browser tests rely on them; charts are st.plotly_chart keys, so
 the DOM has .st-key-<key> around each):
@@ -64,8 +65,9 @@ PAGES = [
     ("views/rlhf.py", "RLHF: the β leash, and DPO", "rlhf", ":material/tune:"),
     ("views/estimators.py", "KL estimators k1, k2, k3", "estimators", ":material/casino:"),
     ("views/distill.py", "Distillation and temperature", "distill", ":material/school:"),
+    ("views/vi2d.py", "Variational inference in 2-D", "vi-2d", ":material/blur_on:"),
 ]
-NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill")  # pages without p
+NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill", "vi-2d")  # pages without p
 
 # An emoji icon: Streamlit draws it as an inline data: SVG favicon.  (A ":material/…:" page icon
 # is fetched from fonts.gstatic.com on every view; the page icons below use the bundled font.)

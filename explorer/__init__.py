@@ -19,17 +19,21 @@ from explorer.divergences import (
 )
 from explorer.estimators import discrete_exact, gaussian_exact, gradient_check, k_values
 from explorer.fitting import Fit, NoFiniteFitError, fit_gaussian
+from explorer.mvnormal import MvNormal
 from explorer.rlhf import frontier, tilt, tilted_policy
+from explorer.vi2d import elbo
 
 __all__ = [
     "Categorical",
     "Fit",
     "Laplace",
     "Mixture",
+    "MvNormal",
     "NoFiniteFitError",
     "Normal",
     "StudentT",
     "cross_entropy",
+    "elbo",
     "entropy",
     "fit_gaussian",
     "js_divergence",

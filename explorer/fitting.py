@@ -169,7 +169,8 @@ def _distinct(fits: list[Fit]) -> list[Fit]:
     return kept
 
 
-def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None) -> Fit:
+def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
+                 covariance: str | None = None) -> Fit:
     """Fit N(μ, σ²) to ``p`` by minimising KL(p‖q) ("forward") or KL(q‖p) ("reverse").
 
     Forward: a descent from ``init`` (default: the heaviest component) to the unique optimum,
@@ -177,7 +178,15 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None) -> F
     with ``local_optima`` listing them best first.  Reverse with ``init``: the local optimum
     reached from that start.  Raises :class:`NoFiniteFitError` when every Gaussian has infinite
     KL (forward, ν ≤ 2).  Check ``is_minimum`` before presenting ``q`` as an optimum.
+    For an MvNormal target or a mixture of them, ``covariance`` ("full" or "diagonal") picks
+    q's family (:func:`explorer.fit2d.fit_gaussian_mv`).
     """
+    from explorer.mvnormal import is_multivariate
+
+    if covariance is not None or is_multivariate(p):  # 2-D targets: explorer.fit2d
+        from explorer.fit2d import fit_gaussian_mv
+
+        return fit_gaussian_mv(p, direction, init, covariance or "full")
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     if init is not None and not isinstance(init, Normal):

@@ -28,6 +28,7 @@ Query-string schema (every key optional)::
     tv   heavy-tails page ν in [0.5, 30]                                      (default 1.5)
     ly   fits charts' density axis: 1 = log scale, 0 = linear                 (default 0)
     rl b dp kx km kn kr ks dt tt   the /rlhf, /estimators and /distill pages (explorer.state_mlkl)
+    vt vp vf vs vq vz   the /vi-2d page (explorer.state_vi2d)
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from explorer.presets import (
 )
 from explorer.state_mlkl import KEYS as MLKL_KEYS
 from explorer.state_mlkl import MlklState
+from explorer.state_vi2d import KEYS as VI2D_KEYS
+from explorer.state_vi2d import Vi2dState
 
 UNITS = ("nats", "bits")
 START_KINDS = ("best", "component", "mean")
@@ -70,7 +73,8 @@ NARROW_FRACTION = 0.01
 
 MAX_VALUE_CHARS = 1000  # longer values are ignored whole
 MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
-KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly") + MLKL_KEYS
+KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly",
+        *MLKL_KEYS, *VI2D_KEYS)
 # Streamlit's own parameters, never ours to judge.
 RESERVED = ("embed", "embed_options")
 
@@ -180,6 +184,7 @@ class AppState:
     tail_df: float = 1.5
     log_density: bool = False  # the fits charts' density axis on a log scale
     mlkl: MlklState = MlklState()  # the /rlhf, /estimators and /distill pages
+    vi2d: Vi2dState = Vi2dState()  # the /vi-2d page
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -207,6 +212,8 @@ class AppState:
             raise ValueError(f"log density must be True or False, got {_shown(self.log_density)}")
         if not isinstance(self.mlkl, MlklState):
             raise ValueError("mlkl must be an MlklState")
+        if not isinstance(self.vi2d, Vi2dState):
+            raise ValueError("vi2d must be a Vi2dState")
 
     # --- derived -------------------------------------------------------------------------------
     @property
@@ -247,6 +254,7 @@ class AppState:
                 q[key] = num(value) if isinstance(value, float) else str(value)
         if self.log_density:
             q["ly"] = "1"
+        q.update(self.vi2d.to_query())
         if self.disc != d.disc:
             q["d"] = ",".join(f"{lab}:{num(p)}:{num(qq)}" for lab, p, qq in self.disc)
         q.update(self.mlkl.to_query())
@@ -359,6 +367,7 @@ class AppState:
         attempt("ly", lambda v: values.__setitem__(
             "log_density", {"0": False, "1": True}[_choice("ly", v, ("0", "1"))]), "linear axis")
         values["mlkl"] = MlklState.from_query(raw, _shown, warnings)
+        values["vi2d"] = Vi2dState.from_query(raw, attempt)
         try:
             state = cls(**values)
         except ValueError as e:  # a combination no single check caught: drop to defaults

@@ -24,6 +24,7 @@ playwright_api = require_browser()
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"]
 PAGES += ["rlhf", "estimators", "distill"]  # issue 9
+PAGES += ["vi-2d"]  # issue 7
 
 
 def open_app(page, url: str, chart_key: str = "fits_chart") -> None:
@@ -168,7 +169,8 @@ def test_dragging_the_manual_q_updates_its_kl_values_and_the_link(server, page):
 CHART_KEYS = {"": "fits_chart", "penalty": "penalty_chart", "landscape": "landscape_chart",
               "entropy": "entropy_chart", "mle": "mle_chart", "discrete": "discrete_chart",
               "heavy-tails": "tails_chart", "rlhf": "rlhf_chart",
-              "estimators": "estimators_chart", "distill": "distill_chart"}
+              "estimators": "estimators_chart", "distill": "distill_chart",
+               "vi-2d": "vi2d_chart"}
 # Every text box Plotly draws outside the traces: subplot titles and notes, legends, colour bars,
 # axis titles.  None may overlap another in a chart that is shown.
 OVERLAPS_JS = """() => {
@@ -245,3 +247,15 @@ def test_a_zero_weight_component_does_not_set_the_range(server, page):
                        "._fullLayout.xaxis.range")
     assert xr[1] < 50  # around N(−3, 1), not stretched to 1000
     assert_clean(page)
+
+
+def test_vi2d_page_draws_both_panels_with_ellipses_and_kl_values(server, page):
+    open_app(page, f"{server}/vi-2d?vf=diag", chart_key="vi2d_chart")
+    assert_clean(page)
+    names = " ".join(t["name"] for t in chart_traces(page, "vi2d_chart"))
+    assert "forward fit, mean-field q" in names and "reverse fit, mean-field q" in names
+    assert "reverse, full-covariance q (dashed)" in names and "target p" in names
+    # two separated modes, mean-field: forward KL(p‖q) = 1.02, reverse KL(q‖p) = 0.7166
+    values = metric_values(page)
+    assert "1.02" in values and "0.7166" in values
+    page.screenshot(path=str(SCREENSHOTS / "vi-2d-diagonal.png"), full_page=True)
