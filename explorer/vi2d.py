@@ -5,15 +5,10 @@ q = N(μ, L Lᵀ) is parameterised by θ = (μ, then L's lower triangle row by r
 entry as its log): 5 parameters in 2-D, 4 for a diagonal (mean-field) q, whose off-diagonal
 entries are fixed at 0.
 
-Expectations under a Gaussian q, E_q[φ], are taken by a deterministic rule that resolves every
-component: a *partition of unity over frames* — q itself and every component of the target g_i
-whose overlap with q is not negligible — each integrated by a tensor composite Gauss–Legendre
-rule in that frame's whitened coordinates (x = m_f + A_f t):
-
-    E_q[φ] = Σ_f ∫ q(x) ψ_f(x) φ(x) dx,   ψ_f = g_f / Σ_f' g_f'   (log space).
-
-q·ψ_f ≤ min(q, g_f), so each piece is as localised as its frame and smooth on its scale; a narrow,
-strongly correlated component far out in q's tail is integrated in its own coordinates.
+Expectations under a Gaussian q, E_q[φ], are taken by :mod:`explorer.rules2d`: the trapezoid
+rule in q's whitened coordinates, refined until two nested grids agree (its error then ~ the square
+of their difference), with a partition of unity over q's and the components' frames where that
+does not settle.
 
 * reverse, KL(q‖p) = −H(q) − E_q[log p]: derivatives by reparameterisation x = μ + L z with p's
   score and Hessian (∂x/∂θ is linear in z);
@@ -29,125 +24,7 @@ import numpy as np
 
 from explorer.distributions import LOG_2PI
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
-
-# One axis of a frame's rule: panels to ±9 sd (the 2-D Gaussian mass beyond is < e^-40).
-_SIDE = np.array([0.5, 1.1, 1.8, 2.6, 3.5, 4.6, 6.0, 7.5, 9.0])
-_EDGES = np.concatenate([-_SIDE[::-1], [0.0], _SIDE])
-_ORDER = 8
-# Frames whose Bhattacharyya overlap with q is below e^-50 contribute < 1e-21 of E_q: skipped.
-_MIN_OVERLAP = -50.0
-KAPPA = 1.0  # the partition's frames are the components inflated ×κ: softer transitions
-
-
-def _axis_rule(edges: np.ndarray, order: int):
-    t, w = np.polynomial.legendre.leggauss(order)
-    a, b = edges[:-1, None], edges[1:, None]
-    return (0.5 * (a + b) + 0.5 * (b - a) * t).ravel(), (0.5 * (b - a) * w).ravel()
-
-
-def _tensor(t: np.ndarray, w: np.ndarray, d: int):
-    grids = np.meshgrid(*([t] * d), indexing="ij")
-    weights = np.meshgrid(*([w] * d), indexing="ij")
-    return (np.stack([g.ravel() for g in grids], axis=1),
-            np.prod(np.stack([v.ravel() for v in weights]), axis=0))
-
-
-_FINE = {}
-_COARSE = {}
-
-
-def template(d: int, coarse: bool = False):
-    """(nodes (M, d), log weights (M,)) of the standard rule in whitened coordinates: composite
-    Gauss–Legendre (weights for ∫ dt), or for ``coarse`` Gauss–Hermite (weights for E_N(0,I))."""
-    cache = _COARSE if coarse else _FINE
-    if d not in cache:
-        if coarse:
-            x, w = np.polynomial.hermite_e.hermegauss(10)
-            t, v = _tensor(x, w / math.sqrt(2 * math.pi), d)
-        else:
-            t, v = _tensor(*_axis_rule(_EDGES, _ORDER), d)
-        cache[d] = (t, np.log(v))
-    return cache[d]
-
-
-def _whiten(x: np.ndarray, m: np.ndarray, chol: np.ndarray) -> np.ndarray:
-    """L⁻¹(x − m) for batched x (P, M, d), m (P, d), chol (P, d, d) (forward substitution)."""
-    u = x - m[:, None, :]
-    z = np.empty_like(u)
-    for i in range(u.shape[-1]):
-        z[..., i] = (u[..., i] - np.einsum("pj,pmj->pm", chol[:, i, :i], z[..., :i])) \
-            / chol[:, i, i][:, None]
-    return z
-
-
-def _log_gauss(z: np.ndarray, chol: np.ndarray) -> np.ndarray:
-    d = z.shape[-1]
-    logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
-    return -0.5 * (z * z).sum(axis=-1) - 0.5 * d * LOG_2PI - logdet[:, None]
-
-
-def _log_overlap(m1, s1, m2, s2) -> np.ndarray:
-    """log of the Bhattacharyya coefficient ∫√(g1 g2) for batches of Gaussians."""
-    sbar = 0.5 * (s1 + s2)
-    diff = m1 - m2
-    quad = np.einsum("...i,...i->...", diff, np.linalg.solve(sbar, diff[..., None])[..., 0])
-    ld = np.linalg.slogdet(sbar)[1] - 0.25 * (np.linalg.slogdet(s1)[1] + np.linalg.slogdet(s2)[1])
-    return -quad / 8.0 - 0.5 * ld
-
-
-def q_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, skip=None,
-           coarse: bool = False):
-    """Nodes x (N, d), q-whitened z (N, d), weights W (N,) with Σ W φ(x) ≈ E_q[φ], and the row
-    (which q) of every node, for K Gaussians q_k = N(μ_k, L_k L_kᵀ) at once, rows contiguous.
-
-    ``frames``' components are the other frames (None: q's alone); ``skip[k]`` (optional) is the
-    index of a frame identical to q_k.  ``coarse``: a 10×10 Gauss–Hermite rule under q alone, to
-    steer descents."""
-    k, d = mu.shape
-    if coarse or frames is None:
-        t, logv = template(d, coarse=True) if coarse else template(d)
-        x = mu[:, None, :] + np.einsum("kij,mj->kmi", chol, t)
-        # x = μ + L t: q(x)·|L| dt is the standard normal's density in t
-        logw = np.broadcast_to(logv if coarse else logv - 0.5 * (t * t).sum(axis=1)
-                               - 0.5 * d * LOG_2PI, x.shape[:2])
-        z = np.broadcast_to(t, x.shape)
-        return (x.reshape(-1, d), z.reshape(-1, d), np.exp(logw).ravel(),
-                np.repeat(np.arange(k), len(t)))
-    fm = np.array([c.mu for c in frames.components])
-    fs = np.array([c.sigma for c in frames.components])
-    fl = np.array([c.chol for c in frames.components])
-    sq = np.einsum("kij,klj->kil", chol, chol)
-    use = _log_overlap(mu[:, None], sq[:, None], fm[None], fs[None]) > _MIN_OVERLAP  # (K, C)
-    if skip is not None:
-        use[np.arange(k), skip] = False
-    # pairs (q k, frame f): f = −1 is q itself
-    pk = np.concatenate([np.arange(k), np.nonzero(use)[0]])
-    pf = np.concatenate([np.full(k, -1), np.nonzero(use)[1]])
-    order = np.lexsort((pf, pk))
-    pk, pf = pk[order], pf[order]
-    own = pf < 0
-    m = np.where(own[:, None], mu[pk], fm[np.maximum(pf, 0)])
-    a = np.where(own[:, None, None], chol[pk], fl[np.maximum(pf, 0)])
-    t, logv = template(d)
-    a = np.where(own[:, None, None], a, KAPPA * a)
-    x = m[:, None, :] + np.einsum("pij,mj->pmi", a, t)
-    z = _whiten(x, mu[pk], chol[pk])
-    logq = _log_gauss(z, chol[pk])
-    wide = KAPPA * fl
-    logg = np.stack([_log_gauss(_whiten(x, np.broadcast_to(fm[i], m.shape),
-                                        np.broadcast_to(wide[i], a.shape)),
-                                np.broadcast_to(wide[i], a.shape)) for i in range(len(fm))],
-                    axis=-1)  # (P, M, C)
-    logg = np.where(use[pk][:, None, :], logg, -np.inf)
-    every = np.concatenate([logq[..., None], logg], axis=-1)
-    top = every.max(axis=-1)
-    log_total = top + np.log(np.exp(every - top[..., None]).sum(axis=-1))
-    mine = np.where(own[:, None], logq, np.take_along_axis(
-        logg, np.maximum(pf, 0)[:, None, None].repeat(len(t), 1), axis=-1)[..., 0])
-    logdet_a = np.log(np.diagonal(a, axis1=-2, axis2=-1)).sum(axis=-1)
-    logw = logv + logdet_a[:, None] + logq + mine - log_total
-    return (x.reshape(-1, d), z.reshape(-1, d), np.exp(logw).ravel(),
-            np.repeat(pk, len(t)))
+from explorer.rules2d import adaptive, q_rule
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -197,25 +74,49 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
     times a unit vector)."""
     theta = np.asarray(theta, dtype=float)
     d = p.dim
-    k = len(theta)
     mu, chol = unpack(theta, d, diagonal)
-    # one component: log p is quadratic, q's own rule is exact; else frames resolve p's parts
-    x, z, w, row = q_rule(mu, chol, p if len(p.active) > 1 else None, coarse=coarse)
-    lp, s, h = p.log_derivs(x, derivatives)
+    frames = p if len(p.active) > 1 else None  # one component: log p is quadratic
+
+    def values(x):
+        return p.log_derivs(x, derivatives)
+
+    def reduce(vals, z, w, row, rows):
+        return _reverse_sums(vals, z, w, row, theta[rows], chol[rows], diagonal)
+
+    if coarse:
+        x, z, w, row = q_rule(mu, chol, frames, coarse=True)
+        f, g, h = reduce(values(x), z, w, row, np.arange(len(theta)))
+    elif derivatives:
+        f, g, h = adaptive(mu, chol, frames, values, reduce)
+    else:
+        (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1])
+        g = h = None
+    return f, g, h
+
+
+def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
+    """KL(q‖p) (and unless vals has no score, its gradient and Hessian) by the rule (z, w, row)."""
+    k, d = chol.shape[:2]
+    lp, s, h = vals
     logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
     neg_hq = -(0.5 * d * (1.0 + LOG_2PI) + logdet)
     f = neg_hq - np.bincount(row, weights=w * lp, minlength=k)
-    if not derivatives:
+    if s is None:
         return f, None, None
     idx = lower_index(d, diagonal)
     # ∂x/∂(μ_i) = e_i, ∂x/∂L_ij = z_j e_i: each is coef·e_axis
     axis = np.array(list(range(d)) + [i for i, _ in idx])
-    coef = np.concatenate([np.ones((len(x), d)), z[:, [j for _, j in idx]]], axis=1)
-    starts = np.searchsorted(row, np.arange(k))
+    coef = np.concatenate([np.ones((len(z), d)), z[:, [j for _, j in idx]]], axis=1)
+    bounds = np.searchsorted(row, np.arange(k + 1))
     wc = w[:, None] * coef
-    es = np.add.reduceat(wc * s[:, axis], starts, axis=0)
-    eh = np.add.reduceat(wc[:, :, None] * coef[:, None, :] * h[:, axis[:, None], axis[None, :]],
-                         starts, axis=0)
+    es = np.add.reduceat(wc * s[:, axis], bounds[:-1], axis=0)
+    eh = np.empty((k, len(axis), len(axis)))
+    pick = axis[:, None] * d + axis[None, :]  # which entry of ∇²log p each (a, b) takes
+    for r in range(k):  # E[coef_a coef_b ∂²log p/∂x_axis(a) ∂x_axis(b)], one product per entry
+        seg = slice(bounds[r], bounds[r + 1])
+        each = np.stack([(wc[seg] * h[seg, i, j, None]).T @ coef[seg]
+                         for i in range(d) for j in range(d)])
+        eh[r] = each[pick, np.arange(len(axis))[:, None], np.arange(len(axis))[None, :]]
     jac, is_log = _jacobian(theta, d, diagonal)
     g = -jac * es - is_log
     hh = -(jac[:, :, None] * jac[:, None, :] * eh)
@@ -265,6 +166,15 @@ def forward_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False):
     return f, g, 0.5 * (h + h.transpose(0, 2, 1))
 
 
+def expect(mu, chol, frames: MvMixture, fn, skip=None) -> np.ndarray:
+    """E_q[fn] for the K Gaussians N(μ_k, L_k L_kᵀ) by the adaptive rule (frames: the target's
+    components; ``skip[k]``: a frame identical to q_k)."""
+    def reduce(vals, z, w, row, rows):
+        return (np.bincount(row, weights=w * vals, minlength=len(rows)),)
+
+    return adaptive(mu, chol, frames, fn, reduce, skip)[0]
+
+
 # --- values ---------------------------------------------------------------------------------
 def mixture_entropy(p: MvMixture) -> float:
     """H(p) = −Σ_k w_k E_{g_k}[log p]."""
@@ -275,8 +185,7 @@ def mixture_entropy(p: MvMixture) -> float:
     keep = [i for i, w in enumerate(pc.weights) if w > 0]
     mu = np.array([comps[i].mu for i in keep])
     chol = np.array([comps[i].chol for i in keep])
-    x, _, w, row = q_rule(mu, chol, pc, skip=np.array(keep))
-    e = np.bincount(row, weights=w * pc.logpdf(x), minlength=len(keep))
+    e = expect(mu, chol, pc, pc.logpdf, skip=np.array(keep))
     return -math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep))
 
 
@@ -311,8 +220,7 @@ def kl_mv(p, q) -> float:
     keep = [i for i, w in enumerate(pc.weights) if w > 0]
     mu = np.array([pc.components[i].mu for i in keep])
     chol = np.array([pc.components[i].chol for i in keep])
-    x, _, w, row = q_rule(mu, chol, both, skip=np.array(keep))
-    e = np.bincount(row, weights=w * (pc.logpdf(x) - qc.logpdf(x)), minlength=len(keep))
+    e = expect(mu, chol, both, lambda x: pc.logpdf(x) - qc.logpdf(x), skip=np.array(keep))
     return max(math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep)), 0.0)
 
 

@@ -118,6 +118,20 @@ def _fits(key: tuple, start: int):
     return out
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _kl_both(key: tuple, mean: tuple, cov: tuple) -> tuple[float, float]:
+    """(KL(p‖q), KL(q‖p)) in nats for the target ``key`` and q = N(mean, cov)."""
+    p, q = mixture2d(key), MvNormal(mean, cov)
+    return kl_mv(p, q), kl_mv(q, p)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _elbo_kl(key: tuple, mean: tuple, cov: tuple, log_z: float) -> tuple[float, float]:
+    """(ELBO(q), KL(q‖p)) in nats for the target ``key``, q = N(mean, cov) and log Z."""
+    p, q = mixture2d(key), MvNormal(mean, cov)
+    return elbo(q, p, log_z), kl_mv(q, p)
+
+
 def _sd_rho(q: MvNormal) -> tuple[float, float, float]:
     sd = q.sds
     return float(sd[0]), float(sd[1]), float(q.cov[0][1] / (sd[0] * sd[1]))
@@ -183,7 +197,7 @@ fwd = fits["forward"][fam]
 rev, optima = fits["reverse"][fam]
 fwd_q = {f: fits["forward"][f].q for f in fits["forward"]}
 rev_q = {f: fits["reverse"][f][0].q for f in fits["reverse"]}
-kl = {name: (kl_mv(p, q), kl_mv(q, p)) for name, q in (("forward", fwd.q), ("reverse", rev.q))}
+kl = {name: _kl_both(key, q.mean, q.cov) for name, q in (("forward", fwd.q), ("reverse", rev.q))}
 titles = tuple(f"{name} fit: KL(p‖q) = {fmt_kl(kl[name][0], unit)}, KL(q‖p) = "
                f"{fmt_kl(kl[name][1], unit)}" for name in ("forward", "reverse"))
 show_chart(lambda stacked: vi2d_figure(p, fwd_q, rev_q, fam, [o.q for o in optima],
@@ -237,7 +251,7 @@ vs = state.vi2d
 mq = vs.manual or _default_q(vs.components)
 my_q = MvNormal.from_sd(mq[:2], mq[2:4], mq[4])
 factor = 1.0 if unit == "nats" else 1.0 / math.log(2.0)
-rows = [(name, elbo(q, p, vs.log_z) * factor, kl_mv(q, p) * factor)
+rows = [(name, *(v * factor for v in _elbo_kl(key, q.mean, q.cov, vs.log_z)))
         for name, q in (("reverse fit", rev.q), ("your q", my_q))]
 st.plotly_chart(elbo_figure(rows, vs.log_z * factor, unit), key="elbo_chart")
 for name, e, k in rows:
