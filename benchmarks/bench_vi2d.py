@@ -108,8 +108,10 @@ def page_redraw(changes: int) -> None:
         wait_for_app_idle(page)
         out = {"drag your q one step (no fit)": [], "change a component's mean (4 fits)": [],
                "baseline: unit toggle (Streamlit's floor)": []}
-        thumb = page.locator('.st-key-v2_q_0 [role="slider"]').first
-        thumb.scroll_into_view_if_needed()
+        live = '.st-key-v2_q_0[data-stale="false"]'
+        page.locator(live).first.scroll_into_view_if_needed()
+        thumb = page.locator(f'{live} input[type="range"]').first
+        thumb.wait_for(state="attached", timeout=30_000)  # sliders load when scrolled to
         thumb.focus()
         for _ in range(changes):
             old = page.evaluate(your_q)

@@ -127,9 +127,10 @@ def _kl_both(key: tuple, mean: tuple, cov: tuple) -> tuple[float, float]:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _elbo_kl(key: tuple, mean: tuple, cov: tuple, log_z: float) -> tuple[float, float]:
-    """(ELBO(q), KL(q‖p)) in nats for the target ``key``, q = N(mean, cov) and log Z."""
-    p, q = mixture2d(key), MvNormal(mean, cov)
-    return elbo(q, p, log_z), kl_mv(q, p)
+    """(ELBO(q), KL(q‖p)) in nats for the target ``key``, q = N(mean, cov) and log Z: one
+    integral — elbo is log Z − KL(q‖p), so KL is read back from it (no second quadrature)."""
+    e = elbo(MvNormal(mean, cov), mixture2d(key), log_z)
+    return e, log_z - e
 
 
 def _sd_rho(q: MvNormal) -> tuple[float, float, float]:
@@ -216,9 +217,10 @@ for where, name, fit in ((left, "Forward", fwd), (right, "Reverse", rev)):
         where.warning("The optimiser did not certify this point as a minimum.")
 
 st.subheader("Reverse local optima")
-st.dataframe([{"#": n, "μx": fmt_num(o.q.mean[0]), "μy": fmt_num(o.q.mean[1]),
-               "sd x": fmt_num(_sd_rho(o.q)[0]), "sd y": fmt_num(_sd_rho(o.q)[1]),
-               "ρ": fmt_num(_sd_rho(o.q)[2]), f"KL(q‖p), {unit}": fmt_kl(o.kl, unit)}
+# five narrow columns (pairs as "(x, y)"): the table fits a phone's width without scrolling
+st.dataframe([{"#": n, "μ (x, y)": f"({fmt_num(o.q.mean[0])}, {fmt_num(o.q.mean[1])})",
+               "sd (x, y)": f"({fmt_num(_sd_rho(o.q)[0])}, {fmt_num(_sd_rho(o.q)[1])})",
+               "ρ": fmt_num(_sd_rho(o.q)[2]), "KL(q‖p)": fmt_kl(o.kl, unit)}
               for n, o in enumerate(optima, start=1)], hide_index=True, key="v2_optima")
 
 st.subheader("The variance story")
