@@ -217,11 +217,12 @@ for where, name, fit in ((left, "Forward", fwd), (right, "Reverse", rev)):
         where.warning("The optimiser did not certify this point as a minimum.")
 
 st.subheader("Reverse local optima")
-# five narrow columns (pairs as "(x, y)"): the table fits a phone's width without scrolling
-st.dataframe([{"#": n, "μ (x, y)": f"({fmt_num(o.q.mean[0])}, {fmt_num(o.q.mean[1])})",
-               "sd (x, y)": f"({fmt_num(_sd_rho(o.q)[0])}, {fmt_num(_sd_rho(o.q)[1])})",
-               "ρ": fmt_num(_sd_rho(o.q)[2]), "KL(q‖p)": fmt_kl(o.kl, unit)}
-              for n, o in enumerate(optima, start=1)], hide_index=True, key="v2_optima")
+# a static table of five columns (pairs as "(x, y)"): its cells wrap, so it fits a phone's width
+# (its cells are Markdown: numbers only, and no "#" header, which would be a heading)
+st.table([{"No.": n, "μ (x, y)": f"({fmt_num(o.q.mean[0])}, {fmt_num(o.q.mean[1])})",
+           "sd (x, y)": f"({fmt_num(_sd_rho(o.q)[0])}, {fmt_num(_sd_rho(o.q)[1])})",
+           "ρ": fmt_num(_sd_rho(o.q)[2]), "KL(q‖p)": fmt_kl(o.kl, unit)}
+          for n, o in enumerate(optima, start=1)], hide_index=True)
 
 st.subheader("The variance story")
 psd = np.sqrt(np.diag(p.cov))
