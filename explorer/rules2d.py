@@ -13,7 +13,8 @@ with an error estimate: what :mod:`explorer.vi2d` integrates log densities of mi
 * :func:`q_rule` — a *partition of unity over frames*: q and every component g_f of the target
   whose overlap with q is not negligible, each integrated by a tensor composite Gauss–Legendre
   rule in that frame's whitened coordinates, E_q[φ] = Σ_f ∫ q ψ_f φ, ψ_f = g_f / Σ_f' g_f'
-  (log space).  Its ``coarse`` variant, a 10×10 Gauss–Hermite rule under q, steers descents.
+  (log space).
+* :func:`on_grid` — the trapezoid rule on one grid, without refinement: steers descents.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from explorer.mvnormal import MvMixture
 
 RADIUS = 9.5
 LEVELS = (0.5, 0.25, 0.125, 0.0625, 0.03125)
-COARSE_H = 0.25  # the steering rule: the trapezoid rule on one grid
 # Agreement of the grids h and 2h asked of the value (relative to max(|f|, 1e-3)) and of the
 # gradient (to max(|g|, 1)): the finer sum's error is then ~ C·difference², C ≲ 1e3 seen.  The
 # gradient needs less: it only has to place the minimum well within the certificate's 1e-6.
@@ -56,20 +56,24 @@ def _tensor(t: np.ndarray, w: np.ndarray, d: int):
 
 
 _FINE = {}
-_COARSE = {}
 
 
-def template(d: int, coarse: bool = False):
-    """(nodes (M, d), log weights (M,)) of the standard rule in whitened coordinates: composite
-    Gauss–Legendre (weights for ∫ dt), or for ``coarse`` Gauss–Hermite (weights for E_N(0,I))."""
-    cache = _COARSE if coarse else _FINE
-    if d not in cache:
-        if coarse:
-            t, v, _ = grid(COARSE_H, d)
-        else:
-            t, v = _tensor(*_axis_rule(_EDGES, _ORDER), d)
-        cache[d] = (t, np.log(v))
-    return cache[d]
+def template(d: int):
+    """(nodes (M, d), log weights (M,)) of the partition's rule in a frame's whitened
+    coordinates: composite Gauss–Legendre, weights for ∫ dt."""
+    if d not in _FINE:
+        t, v = _tensor(*_axis_rule(_EDGES, _ORDER), d)
+        _FINE[d] = (t, np.log(v))
+    return _FINE[d]
+
+
+def on_grid(mu: np.ndarray, chol: np.ndarray, h: float):
+    """Nodes x, q-whitened z, weights and rows of the trapezoid rule on the one grid h under each
+    q_k alone (no error estimate): the cheap rule that steers descents."""
+    k, d = mu.shape
+    t, w, _ = grid(h, d)
+    x = mu[:, None, :] + np.einsum("kij,mj->kmi", chol, t)
+    return (x.reshape(-1, d), np.tile(t, (k, 1)), np.tile(w, k), np.repeat(np.arange(k), len(t)))
 
 
 def _whiten(x: np.ndarray, m: np.ndarray, chol: np.ndarray) -> np.ndarray:
@@ -97,21 +101,19 @@ def _log_overlap(m1, s1, m2, s2) -> np.ndarray:
     return -quad / 8.0 - 0.5 * ld
 
 
-def q_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, skip=None,
-           coarse: bool = False):
+def q_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, skip=None):
     """Nodes x (N, d), q-whitened z (N, d), weights W (N,) with Σ W φ(x) ≈ E_q[φ], and the row
     (which q) of every node, for K Gaussians q_k = N(μ_k, L_k L_kᵀ) at once, rows contiguous.
 
     ``frames``' components are the other frames (None: q's alone); ``skip[k]`` (optional) is the
-    index of a frame identical to q_k.  ``coarse``: a 10×10 Gauss–Hermite rule under q alone, to
-    steer descents."""
+    index of a frame identical to q_k."""
     k, d = mu.shape
-    if coarse or frames is None:
-        t, logv = template(d, coarse=True) if coarse else template(d)
+    if frames is None:
+        t, logv = template(d)
         x = mu[:, None, :] + np.einsum("kij,mj->kmi", chol, t)
         # x = μ + L t: q(x)·|L| dt is the standard normal's density in t
-        logw = np.broadcast_to(logv if coarse else logv - 0.5 * (t * t).sum(axis=1)
-                               - 0.5 * d * LOG_2PI, x.shape[:2])
+        logw = np.broadcast_to(logv - 0.5 * (t * t).sum(axis=1) - 0.5 * d * LOG_2PI,
+                               x.shape[:2])
         z = np.broadcast_to(t, x.shape)
         return (x.reshape(-1, d), z.reshape(-1, d), np.exp(logw).ravel(),
                 np.repeat(np.arange(k), len(t)))

@@ -24,7 +24,7 @@ import numpy as np
 
 from explorer.distributions import LOG_2PI
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
-from explorer.rules2d import adaptive, q_rule
+from explorer.rules2d import adaptive, on_grid
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -66,8 +66,10 @@ def _jacobian(theta: np.ndarray, d: int, diagonal: bool):
 
 # --- the objectives -------------------------------------------------------------------------
 def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
-                      derivatives: bool = True, coarse: bool = False):
-    """KL(q‖p) for the K q's of θ (K, n), with gradient (K, n) and Hessian (K, n, n) in θ.
+                      derivatives: bool = True, steer: float = 0.0):
+    """KL(q‖p) for the K q's of θ (K, n), with gradient (K, n) and Hessian (K, n, n) in θ, by the
+    adaptive rule — or, for ``steer`` = h > 0, by the trapezoid rule on the one grid h (cheap,
+    no error estimate: to steer descents).
 
     With x = μ + L z:  ∂E[log p]/∂μ_i = E[s_i],  ∂/∂L_jk = E[s_j z_k],  and the Hessian
     E[u_aᵀ ∇²log p u_b] with u = ∂x/∂(μ, L) (x is linear in both; each u is a coefficient
@@ -83,8 +85,8 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
     def reduce(vals, z, w, row, rows):
         return _reverse_sums(vals, z, w, row, theta[rows], chol[rows], diagonal)
 
-    if coarse:
-        x, z, w, row = q_rule(mu, chol, frames, coarse=True)
+    if steer:
+        x, z, w, row = on_grid(mu, chol, steer)
         f, g, h = reduce(values(x), z, w, row, np.arange(len(theta)))
     elif derivatives:
         f, g, h = adaptive(mu, chol, frames, values, reduce)
