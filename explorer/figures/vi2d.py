@@ -91,7 +91,11 @@ def elbo_figure(rows: list[tuple[str, float, float]], log_z: float, unit: str = 
     fig.add_trace(go.Bar(x=names, y=[r[2] for r in rows], name="KL(q‖p)",
                          marker_color=style.REVERSE,
                          hovertemplate="KL(q‖p) = %{y:.6g}<extra></extra>"))
-    fig.add_hline(y=log_z, line_dash="dash", annotation_text=f"log Z = {log_z:g}")
+    # the log Z line is named in the legend, not by an annotation, which sat on the right-hand
+    # bar at phone width; grey reads on light and dark backgrounds
+    fig.add_hline(y=log_z, line_dash="dash", line_color=style.OTHER, line_width=2)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"log Z = {log_z:g}",
+                             line=dict(color=style.OTHER, dash="dash", width=2)))
     fig.update_layout(**style.base_layout(barmode="relative", height=380,
                                           legend=legend_below(280)),
                       yaxis_title=unit)
