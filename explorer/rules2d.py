@@ -199,7 +199,9 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
     ``values(x)`` gives per-node arrays at the nodes x (N, d); ``reduce(vals, z, w, row, rows)``
     the per-q results (a tuple of arrays, first axis len(rows)) of the rule with nodes z
     (q-whitened), weights w and q ``row`` (index into ``rows``, the q's taken).  The first two
-    results (value, gradient) decide convergence.  ``frames``/``skip``: as for :func:`q_rule`."""
+    results (value, gradient) decide convergence: for the check on the grid 2h, ``vals`` (if a
+    tuple) has its entries after the second set to None.  ``frames``/``skip``: as for
+    :func:`q_rule`."""
     k, d = mu.shape
     level = first_level(mu, chol, frames)
     out: list[np.ndarray] | None = None
@@ -222,7 +224,8 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         vals = values(x.reshape(-1, d))
         fine = reduce(vals, z, np.tile(w, rows.size), row, rows)
         sub = np.tile(even, rows.size)  # the grid 2h: its weights are 2^d times h's
-        coarse = reduce(tuple(v if v is None else v[sub] for v in vals)
+        # only the first two values are compared, so the third (a Hessian) is left out
+        coarse = reduce(tuple(None if v is None or n > 1 else v[sub] for n, v in enumerate(vals))
                         if isinstance(vals, tuple) else vals[sub],
                         z[sub], np.tile(w[even] * 2.0**d, rows.size), row[sub], rows)
         ok = np.ones(rows.size, dtype=bool)

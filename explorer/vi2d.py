@@ -97,7 +97,8 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
 
 
 def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
-    """KL(q‖p) (and unless vals has no score, its gradient and Hessian) by the rule (z, w, row)."""
+    """KL(q‖p) (and unless vals has no score, its gradient; and unless it has no Hessian, the
+    Hessian in θ) by the rule (z, w, row)."""
     k, d = chol.shape[:2]
     lp, s, h = vals
     logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
@@ -112,6 +113,10 @@ def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
     bounds = np.searchsorted(row, np.arange(k + 1))
     wc = w[:, None] * coef
     es = np.add.reduceat(wc * s[:, axis], bounds[:-1], axis=0)
+    jac, is_log = _jacobian(theta, d, diagonal)
+    g = -jac * es - is_log
+    if h is None:
+        return f, g, None
     eh = np.empty((k, len(axis), len(axis)))
     pick = axis[:, None] * d + axis[None, :]  # which entry of ∇²log p each (a, b) takes
     for r in range(k):  # E[coef_a coef_b ∂²log p/∂x_axis(a) ∂x_axis(b)], one product per entry
@@ -119,8 +124,6 @@ def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
         each = np.stack([(wc[seg] * h[seg, i, j, None]).T @ coef[seg]
                          for i in range(d) for j in range(d)])
         eh[r] = each[pick, np.arange(len(axis))[:, None], np.arange(len(axis))[None, :]]
-    jac, is_log = _jacobian(theta, d, diagonal)
-    g = -jac * es - is_log
     hh = -(jac[:, :, None] * jac[:, None, :] * eh)
     hh[:, is_log, is_log] -= (jac * es)[:, is_log]
     return f, g, hh
