@@ -20,6 +20,7 @@ Pages (url_path — file):
     alpha         views/alpha.py        α-divergence: from mode-seeking to mass-covering
     sweep         views/sweep.py        Sweeps: births, deaths and switches of optima
     drift         views/drift.py        Drift: KL, JS and PSI between two samples
+    vi-2d         views/vi2d.py         Variational inference in 2-D (own 2-D target builder)
 
 Widget keys (stable; tests and browser tests rely on them; charts are st.plotly_chart keys, so
 the DOM has .st-key-<key> around each):
@@ -80,10 +81,12 @@ SECTIONS = {  # the sidebar's groups of pages, all shown (expanded)
         ("views/rlhf.py", "RLHF: the β leash, and DPO", "rlhf", ":material/tune:"),
         ("views/estimators.py", "KL estimators k1, k2, k3", "estimators", ":material/casino:"),
         ("views/distill.py", "Distillation and temperature", "distill", ":material/school:"),
+        ("views/vi2d.py", "Variational inference in 2-D", "vi-2d", ":material/blur_on:"),
         ("views/drift.py", "Drift: KL, JS, PSI from samples", "drift", ":material/monitoring:"),
     ],
 }
-NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill")  # pages without p
+# pages without the sidebar's 1-D target (/vi-2d has its own 2-D target builder)
+NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill", "vi-2d")
 
 # An emoji icon: Streamlit draws it as an inline data: SVG favicon.  (A ":material/…:" page icon
 # is fetched from fonts.gstatic.com on every view; the page icons below use the bundled font.)

@@ -23,6 +23,7 @@ _WHERE = {
     "gradient_check": "estimators", "k_values": "estimators",
     "Fit": "fitting", "NoFiniteFitError": "fitting", "fit_gaussian": "fitting",
     "frontier": "rlhf", "tilt": "rlhf", "tilted_policy": "rlhf",
+    "MvNormal": "mvnormal", "elbo": "vi2d",
 }
 
 __all__ = sorted(_WHERE)

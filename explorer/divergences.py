@@ -79,6 +79,12 @@ def kl_divergence(p, q, unit: str = "nats") -> float:
     factor = UNITS.get(unit)
     if factor is None:
         raise ValueError(f"unit must be one of {sorted(UNITS)}, got {unit!r}")
+    from explorer.mvnormal import is_multivariate
+
+    if is_multivariate(p, q):  # MvNormal and its mixtures: explorer.vi2d
+        from explorer.vi2d import kl_mv
+
+        return kl_mv(p, q) * factor
     if _categorical(p, q):
         return p.kl(q) * factor
     if why_infinite(p, q):

@@ -173,7 +173,7 @@ def _distinct(fits: list[Fit]) -> list[Fit]:
 
 
 def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
-                 alpha: float | None = None) -> Fit:
+                 alpha: float | None = None, covariance: str | None = None) -> Fit:
     """Fit N(μ, σ²) to ``p`` by minimising KL(p‖q) ("forward") or KL(q‖p) ("reverse").
 
     Forward: a descent from ``init`` (default: the heaviest component) to the unique optimum,
@@ -183,7 +183,15 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
     KL (forward, ν ≤ 2).  Check ``is_minimum`` before presenting ``q`` as an optimum.
     "alpha": Minka's D_α(p‖q) (``alpha=`` required; :mod:`explorer.alpha`), every local optimum
     as for reverse; the Fit's ``kl`` is then D_α.
+    For an MvNormal target or a mixture of them, ``covariance`` ("full" or "diagonal") picks
+    q's family (:func:`explorer.fit2d.fit_gaussian_mv`).
     """
+    from explorer.mvnormal import is_multivariate
+
+    if covariance is not None or is_multivariate(p):  # 2-D targets: explorer.fit2d
+        from explorer.fit2d import fit_gaussian_mv
+
+        return fit_gaussian_mv(p, direction, init, covariance or "full")
     if direction not in DIRECTIONS and direction != "alpha":
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     if init is not None and not isinstance(init, Normal):

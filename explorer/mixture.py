@@ -56,6 +56,16 @@ class Mixture:
     components: tuple[Component, ...]
     weights: tuple[float, ...]
 
+    def __new__(cls, components=None, weights=None):
+        # Mixtures of MvNormal components are explorer.mvnormal.MvMixture (a dispatch hook).
+        if components is not None and not isinstance(components, str):
+            components = tuple(components)
+            if any(type(c).__name__ == "MvNormal" for c in components):
+                from explorer.mvnormal import MvMixture
+
+                return MvMixture(components, weights)
+        return super().__new__(cls)
+
     def __init__(self, components, weights=None):
         comps = tuple(components) if components is not None else ()
         if not comps:

@@ -30,6 +30,7 @@ Query-string schema (every key optional)::
     rl b dp kx km kn kr ks dt tt   the /rlhf, /estimators and /distill pages (explorer.state_mlkl)
     al sw sc sr                    the /alpha and /sweep pages (explorer.state_alpha)
     xs xh xc xw xm xd xn xl xz xb xk xe xj xr   the /drift page (explorer.state_drift)
+    vt vp vf vs vq vz   the /vi-2d page (explorer.state_vi2d)
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ from explorer.state_drift import KEYS as DRIFT_KEYS
 from explorer.state_drift import DriftState
 from explorer.state_mlkl import KEYS as MLKL_KEYS
 from explorer.state_mlkl import MlklState
+from explorer.state_vi2d import KEYS as VI2D_KEYS
+from explorer.state_vi2d import Vi2dState
 
 UNITS = ("nats", "bits")
 START_KINDS = ("best", "component", "mean")
@@ -77,7 +80,7 @@ NARROW_FRACTION = 0.01
 MAX_VALUE_CHARS = 1000  # longer values are ignored whole
 MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
 KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly",
-        *MLKL_KEYS, *SWEEP_KEYS, *DRIFT_KEYS)
+        *MLKL_KEYS, *SWEEP_KEYS, *DRIFT_KEYS, *VI2D_KEYS)
 # Streamlit's own parameters, never ours to judge.
 RESERVED = ("embed", "embed_options")
 
@@ -189,6 +192,7 @@ class AppState:
     mlkl: MlklState = MlklState()  # the /rlhf, /estimators and /distill pages
     sweeps: SweepState = SweepState()  # the /alpha and /sweep pages
     drift: DriftState = DriftState()  # the /drift page
+    vi2d: Vi2dState = Vi2dState()  # the /vi-2d page
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -215,9 +219,9 @@ class AppState:
         if not isinstance(self.log_density, bool):
             raise ValueError(f"log density must be True or False, got {_shown(self.log_density)}")
         if not (isinstance(self.mlkl, MlklState) and isinstance(self.sweeps, SweepState)
-                and isinstance(self.drift, DriftState)):
-            raise ValueError("mlkl, sweeps and drift must be an MlklState, a SweepState and a "
-                             "DriftState")
+                and isinstance(self.drift, DriftState) and isinstance(self.vi2d, Vi2dState)):
+            raise ValueError("mlkl, sweeps, drift and vi2d must be an MlklState, a SweepState, "
+                             "a DriftState and a Vi2dState")
 
     # --- derived -------------------------------------------------------------------------------
     @property
@@ -258,6 +262,7 @@ class AppState:
                 q[key] = num(value) if isinstance(value, float) else str(value)
         if self.log_density:
             q["ly"] = "1"
+        q.update(self.vi2d.to_query())
         if self.disc != d.disc:
             q["d"] = ",".join(f"{lab}:{num(p)}:{num(qq)}" for lab, p, qq in self.disc)
         q.update(self.mlkl.to_query())
@@ -374,6 +379,7 @@ class AppState:
         values["mlkl"] = MlklState.from_query(raw, _shown, warnings)
         values["sweeps"] = SweepState.from_query(raw, _shown, warnings)
         values["drift"] = DriftState.from_query(raw, _shown, warnings)
+        values["vi2d"] = Vi2dState.from_query(raw, attempt)
         try:
             state = cls(**values)
         except ValueError as e:  # a combination no single check caught: drop to defaults

@@ -27,6 +27,7 @@ PAGES = ["", "penalty", "landscape", "entropy", "mle", "discrete", "heavy-tails"
 PAGES += ["rlhf", "estimators", "distill"]  # issue 9
 PAGES += ["alpha", "sweep"]  # issue 8
 PAGES += ["drift"]  # issue 11
+PAGES += ["vi-2d"]  # issue 7
 
 
 def open_app(page, url: str, chart_key: str = "fits_chart") -> None:
@@ -172,7 +173,8 @@ CHART_KEYS = {"": "fits_chart", "penalty": "penalty_chart", "landscape": "landsc
               "entropy": "entropy_chart", "mle": "mle_chart", "discrete": "discrete_chart",
               "heavy-tails": "tails_chart", "rlhf": "rlhf_chart",
               "estimators": "estimators_chart", "distill": "distill_chart",
-               "alpha": "alpha_chart", "sweep": "sweep_chart", "drift": "drift_chart"}
+               "alpha": "alpha_chart", "sweep": "sweep_chart", "drift": "drift_chart",
+               "vi-2d": "vi2d_chart"}
 # Every text box Plotly draws outside the traces: subplot titles and notes, legends, colour bars,
 # axis titles.  None may overlap another in a chart that is shown.
 OVERLAPS_JS = """() => {
@@ -303,3 +305,15 @@ def test_estimators_table_fits_a_phone(server, browser):
         assert fit["scrolls"] == 0 and fit["right"] <= fit["page"], fit
     finally:
         context.close()
+
+
+def test_vi2d_page_draws_both_panels_with_ellipses_and_kl_values(server, page):
+    open_app(page, f"{server}/vi-2d?vf=diag", chart_key="vi2d_chart")
+    assert_clean(page)
+    names = " ".join(t["name"] for t in chart_traces(page, "vi2d_chart"))
+    assert "forward fit, mean-field q" in names and "reverse fit, mean-field q" in names
+    assert "reverse, full-covariance q (dashed)" in names and "target p" in names
+    # two separated modes, mean-field: forward KL(p‖q) = 1.02, reverse KL(q‖p) = 0.7166
+    values = metric_values(page)
+    assert "1.02" in values and "0.7166" in values
+    page.screenshot(path=str(SCREENSHOTS / "vi-2d-diagonal.png"), full_page=True)

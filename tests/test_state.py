@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from explorer.presets import (
@@ -76,6 +76,14 @@ def states(draw):
     if draw(st.booleans()):
         comps = draw(st.sampled_from([p.components for p in PRESETS.values()]))
     start = draw(st.sampled_from(["best", "component", "mean"]))
+    try:
+        return _state(draw, comps, start)
+    except ValueError as e:  # e.g. the cost cap on narrow heavy-tailed components: not a state
+        assume(not str(e).startswith("at most 4 components may be narrower"))
+        raise
+
+
+def _state(draw, comps, start) -> AppState:
     return AppState(
         components=comps,
         unit=draw(st.sampled_from(UNITS)),

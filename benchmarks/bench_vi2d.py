@@ -1,0 +1,183 @@
+"""Benchmark: explorer's 2-D reverse fits against Monte Carlo reparameterised-gradient VI, one core.
+
+    python benchmarks/bench_vi2d.py            # 5 runs of ours, 1 of the peer, per case
+    python benchmarks/bench_vi2d.py --runs 9
+    python benchmarks/bench_vi2d.py --page     # the /vi-2d page in headless Chromium instead
+
+CPU time (time.process_time; ours the median of the runs). Ours: ``fit_gaussian(p, "reverse",
+covariance=...)`` — every certified local optimum from all starts — on the page's three presets,
+full and mean-field q. Peer: the textbook VI loop in numpy, 256 samples a step, 2000 Adam steps (lr
+0.02) on the same parameters (μ, Cholesky with log-diagonal), from the start that led to our best
+optimum; its KL is its own Monte Carlo estimate at the end (256 fresh samples). |KL error| is
+against the optimum's true KL: the closed form on the Gaussian target (−½ log(1 − ρ²) mean-field, 0
+full), else KL(q*‖p) at our certified optimum by the independent nested-quad reference of
+tests/reference2d.py. Prints figures; not a test.
+
+``--page``: wall time in a real browser, from a key press until the page shows the result, median
+of N: dragging "your q" one slider step (new ELBO and KL, no fit), changing a component's mean (all
+four fits afresh), and — the baseline, in the same run — toggling the unit (a rerun that computes
+nothing new: Streamlit's own floor).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import reference2d  # noqa: E402
+
+from explorer import Mixture, MvNormal, fit_gaussian  # noqa: E402
+from explorer.state_vi2d import PRESETS  # noqa: E402
+from explorer.vi2d import lower_index, pack, unpack  # noqa: E402
+
+
+def target(comps):
+    return Mixture([MvNormal.from_sd(c[1:3], c[3:5], c[5]) for c in comps],
+                   weights=[c[0] for c in comps])
+
+
+def peer(p, start: MvNormal, diagonal: bool, steps=2000, n=256, lr=0.02, seed=0):
+    """Reparameterised-gradient VI with Adam; returns (q, its Monte Carlo KL estimate)."""
+    rng = np.random.default_rng(seed)
+    d = p.dim
+    idx = lower_index(d, diagonal)
+    theta = pack(start, diagonal)
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    b1, b2 = 0.9, 0.999
+    for t in range(1, steps + 1):
+        mu, chol = unpack(theta[None], d, diagonal)
+        z = rng.standard_normal((n, d))
+        x = mu[0] + z @ chol[0].T
+        _, s, _ = p.log_derivs(x)
+        g = np.empty_like(theta)  # gradient of KL(q‖p) = −H(q) − E[log p]
+        g[:d] = -s.mean(axis=0)
+        for k, (i, j) in enumerate(idx):
+            e = -(s[:, i] * z[:, j]).mean()
+            g[d + k] = e * chol[0, i, i] - 1.0 if i == j else e
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        theta = theta - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
+    mu, chol = unpack(theta[None], d, diagonal)
+    q = MvNormal(mu[0], chol[0] @ chol[0].T)
+    z = rng.standard_normal((n, d))
+    x = mu[0] + z @ chol[0].T
+    return q, float(np.mean(q.logpdf(x) - p.logpdf(x)))
+
+
+def true_kl(name, comps, fit, diagonal):
+    if name == "corr":
+        return -0.5 * math.log(1 - comps[0][5] ** 2) if diagonal else 0.0
+    parts = [(c[0], list(c[1:3]), MvNormal.from_sd(c[1:3], c[3:5], c[5]).cov) for c in comps]
+    return reference2d.reverse_kl((list(fit.q.mean), fit.q.cov), parts)
+
+
+def page_redraw(changes: int) -> None:
+    """The /vi-2d page's redraw times against Streamlit's floor (see the module docstring)."""
+    from browser_support import launch_chromium, streamlit_server, wait_for_app_idle
+    from playwright.sync_api import sync_playwright
+
+    def timed(action, done) -> float:
+        t0 = time.perf_counter()
+        action()
+        done()
+        return time.perf_counter() - t0
+
+    your_q = "() => (document.body.innerText.match(/your q: ELBO = [^,]*/) || [''])[0]"
+    metrics = ("() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
+               ".map(e => e.innerText).join(' ')")
+    with streamlit_server() as url, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/vi-2d")
+        page.wait_for_function(f"() => ({your_q})() !== ''", timeout=180_000)
+        wait_for_app_idle(page)
+        out = {"drag your q one step (no fit)": [], "change a component's mean (4 fits)": [],
+               "baseline: unit toggle (Streamlit's floor)": []}
+        live = '.st-key-v2_q_0[data-stale="false"]'
+        page.locator(live).first.scroll_into_view_if_needed()
+        thumb = page.locator(f'{live} input[type="range"]').first
+        thumb.wait_for(state="attached", timeout=30_000)  # sliders load when scrolled to
+        thumb.focus()
+        for _ in range(changes):
+            old = page.evaluate(your_q)
+            out["drag your q one step (no fit)"].append(timed(
+                lambda: thumb.press("ArrowRight"), lambda old=old: page.wait_for_function(
+                    f"() => ({your_q})() !== {old!r}", timeout=60_000)))
+            wait_for_app_idle(page)
+        page.locator("summary").filter(has_text="2-D target p").first.click()
+        box = page.locator(".st-key-v2_c0_1 input")
+        for i in range(changes):
+            old = page.evaluate(metrics)
+
+            def change(i=i):
+                box.fill(f"{-2.0 + 0.05 * (i + 1):g}")
+                box.press("Enter")
+            out["change a component's mean (4 fits)"].append(timed(
+                change, lambda old=old: page.wait_for_function(
+                    f"() => ({metrics})() !== {old!r}", timeout=120_000)))
+            wait_for_app_idle(page)
+        unit = page.locator(".st-key-unit")
+        for i in range(changes):
+            label = "bits" if i % 2 == 0 else "nats"
+            out["baseline: unit toggle (Streamlit's floor)"].append(timed(
+                lambda label=label: unit.get_by_text(label, exact=True).click(),
+                lambda label=label: page.wait_for_function(
+                    "(u) => document.body.innerText.includes('KL(p‖q), ' + u)", arg=label,
+                    timeout=60_000)))
+            wait_for_app_idle(page)
+        browser.close()
+    floor = statistics.median(out["baseline: unit toggle (Streamlit's floor)"])
+    for name, xs in out.items():
+        m = statistics.median(xs)
+        print(f"{name:45} {1e3 * m:8.0f} ms   floor + {1e3 * (m - floor):6.0f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--page", action="store_true", help="time the /vi-2d page in Chromium")
+    ap.add_argument("--changes", type=int, default=10, help="interactions per measure (--page)")
+    args = ap.parse_args()
+    if args.page:
+        page_redraw(args.changes)
+        return
+    print(f"{'target':8} {'q':9} {'optima':>6} {'ours ms':>9} {'peer ms':>9} {'speedup':>8} "
+          f"{'ours |err|':>11} {'peer |err|':>11} {'accuracy×':>10}")
+    for name, (_, comps) in PRESETS.items():
+        for family in ("full", "diagonal"):
+            times, fit = [], None
+            for _ in range(args.runs):
+                p = target(comps)  # fresh: no cached entropy or arrays
+                t0 = time.process_time()
+                fit = fit_gaussian(p, "reverse", covariance=family)
+                times.append(time.process_time() - t0)
+            ours = statistics.median(times)
+            diagonal = family == "diagonal"
+            t0 = time.process_time()
+            _, peer_kl = peer(target(comps), fit.start, diagonal)
+            peer_t = time.process_time() - t0
+            ref = true_kl(name, comps, fit, diagonal)
+            e_ours, e_peer = abs(fit.kl - ref), abs(peer_kl - ref)
+            acc = e_peer / max(e_ours, 1e-16)
+            print(f"{name:8} {family:9} {len(fit.local_optima):6d} {1e3 * ours:9.1f} "
+                  f"{1e3 * peer_t:9.1f} {peer_t / ours:8.1f} {e_ours:11.2e} {e_peer:11.2e} "
+                  f"{acc:10.3g}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

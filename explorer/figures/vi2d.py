@@ -1,0 +1,103 @@
+"""The /vi-2d page's figures: forward and reverse fits as 1σ/2σ ellipses over p's filled contours,
+and the ELBO decomposition log Z = ELBO + KL(q‖p) as stacked bars."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import style
+from explorer.figures.base import _finish, at, legend_below, panel_grid
+from explorer.mvnormal import MvNormal
+
+GRID_N = 120
+
+
+def ellipse(q: MvNormal, k: float, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
+    """The k-σ contour of a 2-D Gaussian (x, y arrays, closed)."""
+    t = np.linspace(0.0, 2.0 * math.pi, n)
+    pts = q.mu[:, None] + k * q.chol @ np.vstack([np.cos(t), np.sin(t)])
+    return pts[0], pts[1]
+
+
+def view_box(p) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A square-ish box around every component's 3-σ ellipse."""
+    lo = np.min([c.mu - 3.2 * c.sds for c in p.components], axis=0)
+    hi = np.max([c.mu + 3.2 * c.sds for c in p.components], axis=0)
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def _gaussian_traces(fig, q: MvNormal, colour: str, name: str, dash: str, where, legend: bool,
+                     width: float = 2.5):
+    for k in (1.0, 2.0):
+        x, y = ellipse(q, k)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
+                                 line={"color": colour, "dash": dash,
+                                       "width": width if k == 1 else width * 0.6},
+                                 legendgroup=name, showlegend=legend and k == 1,
+                                 hovertemplate=f"{name}<extra>{k:g}σ</extra>"), **where)
+    fig.add_trace(go.Scatter(x=[q.mean[0]], y=[q.mean[1]], mode="markers", name=name,
+                             marker={"color": colour, "size": 8, "symbol": "x"},
+                             legendgroup=name, showlegend=False, hoverinfo="skip"), **where)
+
+
+def vi2d_figure(p, forward: dict, reverse: dict, family: str, optima=(), titles=("", ""),
+                stacked: bool = False) -> go.Figure:
+    """Two panels over p's filled contours: forward (left) and reverse (right) fits;
+    ``forward``/``reverse`` map family ("full"/"diagonal") to the fitted MvNormal (or None).
+    The chosen ``family`` is drawn solid, the other dashed; every reverse local optimum of the
+    chosen family (``optima``) is drawn thin."""
+    (x0, x1), (y0, y1) = view_box(p)
+    xs, ys = np.linspace(x0, x1, GRID_N), np.linspace(y0, y1, GRID_N)
+    gx, gy = np.meshgrid(xs, ys)
+    dens = p.pdf(np.stack([gx, gy], axis=-1))
+    fig = panel_grid(2, stacked, list(titles), h_spacing=0.08, panel_px=380)
+    other = "diagonal" if family == "full" else "full"
+    names = {"full": "full-covariance q", "diagonal": "mean-field q"}
+    for i, (fits, colour) in enumerate(((forward, style.FORWARD), (reverse, style.REVERSE)),
+                                       start=1):
+        where = at(stacked, i)
+        fig.add_trace(go.Contour(x=xs, y=ys, z=dens, ncontours=14, showscale=False,
+                                 colorscale=[[0, "rgba(0,114,178,0)"],
+                                             [1, style.rgba(style.TARGET, 0.85)]],
+                                 line={"width": 0.5, "color": style.rgba(style.TARGET, 0.6)},
+                                 name="target p", showlegend=i == 1,
+                                 hovertemplate="p = %{z:.3g}<extra></extra>"), **where)
+        if i == 2:
+            for o in optima[1:]:
+                _gaussian_traces(fig, o, style.OTHER, "other reverse optima", "dot", where,
+                                 legend=o is optima[1], width=1.5)
+        if fits.get(other) is not None:
+            side = "forward" if i == 1 else "reverse"
+            _gaussian_traces(fig, fits[other], colour, f"{side}, {names[other]} (dashed)", "dash",
+                             where, legend=True, width=1.5)
+        if fits.get(family) is not None:
+            label = ("forward" if i == 1 else "reverse") + f" fit, {names[family]}"
+            _gaussian_traces(fig, fits[family], colour, label, "solid", where, legend=True)
+        fig.update_xaxes(range=[x0, x1], title_text="x", **where)
+        fig.update_yaxes(range=[y0, y1], title_text="y", **where)
+    return _finish(fig, height=420, stacked=stacked, hovermode="closest")
+
+
+def elbo_figure(rows: list[tuple[str, float, float]], log_z: float, unit: str = "nats"):
+    """Stacked bars, one per q: ELBO and KL(q‖p) adding up to log Z (a dashed line)."""
+    names = [r[0] for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=[r[1] for r in rows], name="ELBO(q)",
+                         marker_color=style.SKY,
+                         hovertemplate="ELBO = %{y:.6g}<extra></extra>"))
+    fig.add_trace(go.Bar(x=names, y=[r[2] for r in rows], name="KL(q‖p)",
+                         marker_color=style.REVERSE,
+                         hovertemplate="KL(q‖p) = %{y:.6g}<extra></extra>"))
+    # the log Z line is named in the legend, not by an annotation, which sat on the right-hand
+    # bar at phone width; grey reads on light and dark backgrounds
+    fig.add_hline(y=log_z, line_dash="dash", line_color=style.OTHER, line_width=2)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"log Z = {log_z:g}",
+                             line=dict(color=style.OTHER, dash="dash", width=2)))
+    fig.update_layout(**style.base_layout(barmode="relative", height=380,
+                                          legend=legend_below(280)),
+                      yaxis_title=unit)
+    style.style_axes(fig)
+    return fig

@@ -1,0 +1,267 @@
+"""Multivariate normal distributions and their mixtures (the 2-D targets of variational inference).
+
+:class:`MvNormal` is N(μ, Σ) in d dimensions (the app uses d = 2; nothing here assumes it), and
+:class:`MvMixture` a finite mixture of them with the interface the 2-D numerics need: ``logpdf``
+and ``pdf`` over an (n, d) array, and ``log_derivs`` — log p, its score ∇log p and its Hessian
+∇²log p, in log space (responsibilities by logsumexp, never a ratio of densities).
+
+``Mixture([MvNormal(...), ...])`` builds an :class:`MvMixture` (see
+:class:`explorer.distributions.Mixture`), so a 2-D mixture is written like a 1-D one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from explorer.distributions import LOG_2PI, MAX_ABS_LOCATION, MAX_SCALE, MIN_SCALE, check_real
+
+MAX_CORRELATION = 0.999  # |ρ| beyond this (in the correlation matrix's eigenvalues) is refused
+
+
+def _matrix(field: str, value, d: int) -> np.ndarray:
+    try:
+        rows = [list(r) for r in value]
+    except TypeError:
+        raise ValueError(f"{field} must be a {d}×{d} matrix, got {value!r}") from None
+    if len(rows) != d or any(len(r) != d for r in rows):
+        raise ValueError(f"{field} must be a {d}×{d} matrix (as long as the mean)")
+    return np.array([[check_real(f"{field}[{i}][{j}]", v) for j, v in enumerate(r)]
+                     for i, r in enumerate(rows)])
+
+
+@dataclass(frozen=True, init=False)
+class MvNormal:
+    """N(mean, cov): ``mean`` a length-d vector, ``cov`` a symmetric positive-definite d×d matrix
+    (each sd in [1e-6, 1e6], correlations |ρ| ≤ 0.999).  ValueError naming the field otherwise."""
+
+    mean: tuple[float, ...]
+    cov: tuple[tuple[float, ...], ...]
+
+    def __init__(self, mean, cov):
+        try:
+            m = [check_real(f"MvNormal mean[{i}]", v, -MAX_ABS_LOCATION, MAX_ABS_LOCATION)
+                 for i, v in enumerate(mean)]
+        except TypeError:
+            raise ValueError(f"MvNormal mean must be a vector, got {mean!r}") from None
+        d = len(m)
+        if d < 1:
+            raise ValueError("MvNormal mean must have at least one entry")
+        c = _matrix("MvNormal cov", cov, d)
+        sd = np.sqrt(np.maximum(np.diag(c), 0.0))
+        for i in range(d):
+            check_real(f"MvNormal cov[{i}][{i}] (a variance)", c[i, i], MIN_SCALE**2,
+                       MAX_SCALE**2)
+        if np.any(np.abs(c - c.T) > 1e-12 * np.outer(sd, sd)):
+            raise ValueError("MvNormal cov must be symmetric (cov[i][j] = cov[j][i])")
+        corr = c / np.outer(sd, sd)
+        lam = np.linalg.eigvalsh(0.5 * (corr + corr.T))
+        if lam[0] <= 1.0 - MAX_CORRELATION:
+            raise ValueError("MvNormal cov must be positive definite with correlations "
+                             f"|ρ| ≤ {MAX_CORRELATION:g} (smallest eigenvalue of the "
+                             f"correlation matrix {lam[0]:.3g})")
+        object.__setattr__(self, "mean", tuple(v + 0.0 for v in m))
+        sym = 0.5 * (c + c.T)
+        object.__setattr__(self, "cov", tuple(tuple(float(v) for v in r) for r in sym))
+
+    @classmethod
+    def from_sd(cls, mean, sd, rho: float = 0.0) -> MvNormal:
+        """2-D N(mean, cov) from standard deviations (sx, sy) and correlation ρ."""
+        r = check_real("correlation ρ", rho, -MAX_CORRELATION, MAX_CORRELATION)
+        sx, sy = (check_real(f"sd {a}", s, MIN_SCALE, MAX_SCALE)
+                  for a, s in zip("xy", sd, strict=True))
+        return cls(mean, [[sx * sx, r * sx * sy], [r * sx * sy, sy * sy]])
+
+    # --- derived arrays ------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return len(self.mean)
+
+    @cached_property
+    def mu(self) -> np.ndarray:
+        return np.array(self.mean)
+
+    @cached_property
+    def sigma(self) -> np.ndarray:
+        return np.array(self.cov)
+
+    @cached_property
+    def chol(self) -> np.ndarray:
+        """Lower-triangular L with L Lᵀ = Σ."""
+        return np.linalg.cholesky(self.sigma)
+
+    @cached_property
+    def precision(self) -> np.ndarray:
+        li = np.linalg.inv(self.chol)
+        return li.T @ li
+
+    @cached_property
+    def logdet(self) -> float:
+        return 2.0 * float(np.sum(np.log(np.diag(self.chol))))
+
+    @property
+    def sds(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.sigma))
+
+    @property
+    def entropy(self) -> float:
+        return 0.5 * self.dim * (1.0 + LOG_2PI) + 0.5 * self.logdet
+
+    @property
+    def variance(self) -> np.ndarray:
+        return self.sigma
+
+    def logpdf(self, x) -> np.ndarray:
+        u = _points(x, self.dim) - self.mu
+        z = np.linalg.solve(self.chol, u.reshape(-1, self.dim).T).T.reshape(u.shape)
+        return -0.5 * (z * z).sum(axis=-1) - 0.5 * (self.dim * LOG_2PI + self.logdet)
+
+    def pdf(self, x) -> np.ndarray:
+        return np.exp(self.logpdf(x))
+
+    def shifted(self, c: np.ndarray) -> MvNormal:
+        new = object.__new__(MvNormal)
+        object.__setattr__(new, "mean", tuple(float(v) for v in self.mu - c))
+        object.__setattr__(new, "cov", self.cov)
+        return new
+
+    def label(self) -> str:
+        m = ", ".join(f"{v:.3g}" for v in self.mean)
+        s = ", ".join(f"{v:.3g}" for v in self.sds)
+        if self.dim == 2:
+            rho = self.cov[0][1] / (self.sds[0] * self.sds[1])
+            return f"N(({m}), sd ({s}), ρ {rho:.3g})"
+        return f"N(({m}), sd ({s}))"
+
+
+def _points(x, d: int) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    if a.shape[-1:] != (d,):
+        raise ValueError(f"points must be an array of shape (..., {d}), got {a.shape}")
+    return a
+
+
+@dataclass(frozen=True, init=False)
+class MvMixture:
+    """Σ w_i N(μ_i, Σ_i) over MvNormal components of one dimension; weights relative."""
+
+    components: tuple[MvNormal, ...]
+    weights: tuple[float, ...]
+
+    def __init__(self, components, weights=None):
+        comps = tuple(components)
+        for i, c in enumerate(comps):
+            if not isinstance(c, MvNormal):
+                raise ValueError(f"Mixture components[{i}] is a {type(c).__name__}; a mixture "
+                                 "of MvNormal components cannot mix in 1-D components")
+        if len({c.dim for c in comps}) > 1:
+            dims = ", ".join(str(c.dim) for c in comps)
+            raise ValueError(f"Mixture components must all have one dimension, got {dims}")
+        ws = [1.0] * len(comps) if weights is None else list(weights)
+        if len(ws) != len(comps):
+            raise ValueError(f"Mixture weights: got {len(ws)} weights for {len(comps)} "
+                             "components; the lengths must match")
+        ws = [check_real(f"Mixture weights[{i}]", w, 0.0) for i, w in enumerate(ws)]
+        if max(ws) <= 0:
+            raise ValueError("Mixture weights: all weights are zero; at least one must be > 0")
+        top = max(ws)
+        total = math.fsum(w / top for w in ws)
+        object.__setattr__(self, "components", comps)
+        object.__setattr__(self, "weights", tuple(w / top / total for w in ws))
+
+    @property
+    def dim(self) -> int:
+        return self.components[0].dim
+
+    @cached_property
+    def active(self) -> tuple[tuple[float, MvNormal], ...]:
+        """(log weight, component) of the components that carry mass."""
+        return tuple((math.log(w), c) for w, c in zip(self.weights, self.components, strict=True)
+                     if w > 0)
+
+    @cached_property
+    def mean(self) -> np.ndarray:
+        return sum(math.exp(lw) * c.mu for lw, c in self.active)
+
+    @cached_property
+    def cov(self) -> np.ndarray:
+        m = self.mean
+        return sum(math.exp(lw) * (c.sigma + np.outer(c.mu - m, c.mu - m))
+                   for lw, c in self.active)
+
+    @property
+    def variance(self) -> np.ndarray:
+        return self.cov
+
+    def _stack(self):
+        mu = np.array([c.mu for _, c in self.active])
+        prec = np.array([c.precision for _, c in self.active])
+        const = np.array([lw - 0.5 * (c.dim * LOG_2PI + c.logdet) for lw, c in self.active])
+        return mu, prec, const
+
+    def log_derivs(self, x: np.ndarray, derivatives: bool = True):
+        """log p (n,), and unless not ``derivatives`` the score (n, d) and Hessian (n, d, d)."""
+        x = _points(x, self.dim)
+        mu, prec, const = self._stack()
+        u = x[..., None, :] - mu  # (..., K, d)
+        pu = (prec * u[..., None, :]).sum(axis=-1)
+        logs = const - 0.5 * (u * pu).sum(axis=-1)  # (..., K)
+        top = logs.max(axis=-1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        e = np.exp(logs - top)
+        s = e.sum(axis=-1, keepdims=True)
+        lp = (top + np.log(s))[..., 0]
+        if not derivatives:
+            return lp, None, None
+        r = e / s  # responsibilities
+        sk = -pu
+        score = (r[..., None] * sk).sum(axis=-2)
+        rs = r[..., None] * sk
+        hess = (rs[..., :, None] * sk[..., None, :]).sum(axis=-3) \
+            - (r @ prec.reshape(len(prec), -1)).reshape(*r.shape[:-1], *prec.shape[1:]) \
+            - score[..., :, None] * score[..., None, :]
+        return lp, score, hess
+
+    def logpdf(self, x) -> np.ndarray:
+        return self.log_derivs(x, derivatives=False)[0]
+
+    def pdf(self, x) -> np.ndarray:
+        return np.exp(self.logpdf(x))
+
+    @cached_property
+    def centred(self) -> tuple[np.ndarray, MvMixture]:
+        """(c, p moved by −c), c the heaviest component's mean: integrals are taken there."""
+        c = max(self.active, key=lambda a: a[0])[1].mu
+        return c, self.shifted(c)
+
+    def shifted(self, c) -> MvMixture:
+        new = object.__new__(MvMixture)
+        object.__setattr__(new, "components", tuple(k.shifted(c) for k in self.components))
+        object.__setattr__(new, "weights", self.weights)
+        return new
+
+    @cached_property
+    def entropy(self) -> float:
+        """H(p) = −E_p[log p], nats (explorer.vi2d's rule under each component)."""
+        from explorer.vi2d import mixture_entropy
+
+        return mixture_entropy(self)
+
+    def label(self) -> str:
+        return " + ".join(f"{w:.3g}·{c.label()}" for w, c in zip(self.weights, self.components,
+                                                                   strict=True) if w > 0)
+
+
+def as_mv_mixture(d) -> MvMixture:
+    if isinstance(d, MvMixture):
+        return d
+    if isinstance(d, MvNormal):
+        return MvMixture([d])
+    raise ValueError(f"expected an MvNormal or a mixture of them, got {type(d).__name__}")
+
+
+def is_multivariate(*ds) -> bool:
+    return any(isinstance(d, MvNormal | MvMixture) for d in ds)

@@ -1,0 +1,235 @@
+"""KL divergences, entropy and the ELBO of 2-D (d-dimensional) Gaussian mixtures, and the two
+objectives a variational fit minimises, with exact gradients and Hessians.
+
+q = N(μ, L Lᵀ) is parameterised by θ = (μ, then L's lower triangle row by row, each diagonal
+entry as its log): 5 parameters in 2-D, 4 for a diagonal (mean-field) q, whose off-diagonal
+entries are fixed at 0.
+
+Expectations under a Gaussian q, E_q[φ], are taken by :mod:`explorer.rules2d`: the trapezoid
+rule in q's whitened coordinates, refined until two nested grids agree (its error then ~ the square
+of their difference), with a partition of unity over q's and the components' frames where that
+does not settle.
+
+* reverse, KL(q‖p) = −H(q) − E_q[log p]: derivatives by reparameterisation x = μ + L z with p's
+  score and Hessian (∂x/∂θ is linear in z);
+* forward, KL(p‖q) = H(p, q) − H(p): H(p, q) exact from p's mean and covariance; its Hessian by
+  complex-step differentiation of the closed-form gradient (exact to rounding).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from explorer.distributions import LOG_2PI
+from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
+from explorer.rules2d import adaptive, on_grid
+
+
+# --- parameters -----------------------------------------------------------------------------
+def lower_index(d: int, diagonal: bool) -> list[tuple[int, int]]:
+    return [(i, i) for i in range(d)] if diagonal else [(i, j) for i in range(d)
+                                                        for j in range(i + 1)]
+
+
+def unpack(theta: np.ndarray, d: int, diagonal: bool):
+    """(μ (K, d), L (K, d, d)) of θ (K, n)."""
+    theta = np.asarray(theta)
+    mu = theta[:, :d]
+    chol = np.zeros((len(theta), d, d), dtype=theta.dtype)
+    for n, (i, j) in enumerate(lower_index(d, diagonal)):
+        chol[:, i, j] = np.exp(theta[:, d + n]) if i == j else theta[:, d + n]
+    return mu, chol
+
+
+def pack(q: MvNormal, diagonal: bool) -> np.ndarray:
+    chol = np.diag(q.sds) if diagonal else q.chol
+    return np.concatenate([q.mu, [math.log(chol[i, i]) if i == j else chol[i, j]
+                                  for i, j in lower_index(q.dim, diagonal)]])
+
+
+def gaussian_of(theta: np.ndarray, d: int, diagonal: bool, shift=0.0) -> MvNormal:
+    mu, chol = unpack(np.asarray(theta, dtype=float)[None], d, diagonal)
+    return MvNormal(mu[0] + shift, chol[0] @ chol[0].T)
+
+
+def _jacobian(theta: np.ndarray, d: int, diagonal: bool):
+    """∂(raw entries of L)/∂θ for the L part (1 off the diagonal, L_jj on it), and the mask of
+    log-diagonal parameters."""
+    idx = lower_index(d, diagonal)
+    is_log = np.array([i == j for i, j in idx])
+    jac = np.where(is_log, np.exp(np.where(is_log, theta[:, d:], 0.0)), 1.0)
+    return np.concatenate([np.ones((len(theta), d)), jac], axis=1), \
+        np.concatenate([np.zeros(d, bool), is_log])
+
+
+# --- the objectives -------------------------------------------------------------------------
+def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
+                      derivatives: bool = True, steer: float = 0.0):
+    """KL(q‖p) for the K q's of θ (K, n), with gradient (K, n) and Hessian (K, n, n) in θ, by the
+    adaptive rule — or, for ``steer`` = h > 0, by the trapezoid rule on the one grid h (cheap,
+    no error estimate: to steer descents).
+
+    With x = μ + L z:  ∂E[log p]/∂μ_i = E[s_i],  ∂/∂L_jk = E[s_j z_k],  and the Hessian
+    E[u_aᵀ ∇²log p u_b] with u = ∂x/∂(μ, L) (x is linear in both; each u is a coefficient
+    times a unit vector)."""
+    theta = np.asarray(theta, dtype=float)
+    d = p.dim
+    mu, chol = unpack(theta, d, diagonal)
+    frames = p if len(p.active) > 1 else None  # one component: log p is quadratic
+
+    def values(x):
+        return p.log_derivs(x, derivatives)
+
+    def reduce(vals, z, w, row, rows):
+        return _reverse_sums(vals, z, w, row, theta[rows], chol[rows], diagonal)
+
+    if steer:
+        x, z, w, row = on_grid(mu, chol, steer)
+        f, g, h = reduce(values(x), z, w, row, np.arange(len(theta)))
+    elif derivatives:
+        f, g, h = adaptive(mu, chol, frames, values, reduce)
+    else:
+        (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1])
+        g = h = None
+    return f, g, h
+
+
+def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
+    """KL(q‖p) (and unless vals has no score, its gradient; and unless it has no Hessian, the
+    Hessian in θ) by the rule (z, w, row)."""
+    k, d = chol.shape[:2]
+    lp, s, h = vals
+    logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
+    neg_hq = -(0.5 * d * (1.0 + LOG_2PI) + logdet)
+    f = neg_hq - np.bincount(row, weights=w * lp, minlength=k)
+    if s is None:
+        return f, None, None
+    idx = lower_index(d, diagonal)
+    # ∂x/∂(μ_i) = e_i, ∂x/∂L_ij = z_j e_i: each is coef·e_axis
+    axis = np.array(list(range(d)) + [i for i, _ in idx])
+    coef = np.concatenate([np.ones((len(z), d)), z[:, [j for _, j in idx]]], axis=1)
+    bounds = np.searchsorted(row, np.arange(k + 1))
+    wc = w[:, None] * coef
+    es = np.add.reduceat(wc * s[:, axis], bounds[:-1], axis=0)
+    jac, is_log = _jacobian(theta, d, diagonal)
+    g = -jac * es - is_log
+    if h is None:
+        return f, g, None
+    eh = np.empty((k, len(axis), len(axis)))
+    pick = axis[:, None] * d + axis[None, :]  # which entry of ∇²log p each (a, b) takes
+    for r in range(k):  # E[coef_a coef_b ∂²log p/∂x_axis(a) ∂x_axis(b)], one product per entry
+        seg = slice(bounds[r], bounds[r + 1])
+        each = np.stack([(wc[seg] * h[seg, i, j, None]).T @ coef[seg]
+                         for i in range(d) for j in range(d)])
+        eh[r] = each[pick, np.arange(len(axis))[:, None], np.arange(len(axis))[None, :]]
+    hh = -(jac[:, :, None] * jac[:, None, :] * eh)
+    hh[:, is_log, is_log] -= (jac * es)[:, is_log]
+    return f, g, hh
+
+
+def _forward_grad(p_mean, p_cov, theta, d, diagonal):
+    """Gradient of H(p, q) in θ from p's mean and covariance (complex-safe, for the
+    complex-step Hessian)."""
+    mu, chol = unpack(theta, d, diagonal)
+    c = np.linalg.inv(chol)
+    prec = np.einsum("kji,kjl->kil", c, c)
+    delta = p_mean - mu
+    m2 = p_cov + delta[:, :, None] * delta[:, None, :]
+    gl = -np.einsum("kij,kjl,kml->kim", prec, m2, c)
+    g = [np.einsum("kij,kj->ki", -prec, delta)]
+    g.append(np.stack([chol[:, i, i] * gl[:, i, i] + 1.0 if i == j else gl[:, i, j]
+                       for i, j in lower_index(d, diagonal)], axis=1))
+    return np.concatenate(g, axis=1)
+
+
+def cross_entropy_gaussian(p_mean, p_cov, mu, chol) -> np.ndarray:
+    """H(p, q) = −E_p[log q] exactly from p's mean and covariance, for K q's."""
+    d = mu.shape[1]
+    c = np.linalg.inv(chol)
+    delta = p_mean - mu
+    m2 = p_cov + delta[:, :, None] * delta[:, None, :]
+    tr = np.einsum("kji,kjl,kil->k", c, c, m2)
+    logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
+    return 0.5 * d * LOG_2PI + logdet + 0.5 * tr
+
+
+def forward_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False):
+    """KL(p‖q) = H(p, q) − H(p) with gradient and Hessian in θ (complex step, h = 1e-30)."""
+    theta = np.asarray(theta, dtype=float)
+    d = p.dim
+    mu, chol = unpack(theta, d, diagonal)
+    f = cross_entropy_gaussian(p.mean, p.cov, mu, chol) - p.entropy
+    g = _forward_grad(p.mean, p.cov, theta, d, diagonal)
+    n = theta.shape[1]
+    h = np.empty((len(theta), n, n))
+    for j in range(n):
+        shifted = theta.astype(complex)
+        shifted[:, j] += 1e-30j
+        h[:, :, j] = _forward_grad(p.mean, p.cov, shifted, d, diagonal).imag / 1e-30
+    return f, g, 0.5 * (h + h.transpose(0, 2, 1))
+
+
+def expect(mu, chol, frames: MvMixture, fn, skip=None) -> np.ndarray:
+    """E_q[fn] for the K Gaussians N(μ_k, L_k L_kᵀ) by the adaptive rule (frames: the target's
+    components; ``skip[k]``: a frame identical to q_k)."""
+    def reduce(vals, z, w, row, rows):
+        return (np.bincount(row, weights=w * vals, minlength=len(rows)),)
+
+    return adaptive(mu, chol, frames, fn, reduce, skip)[0]
+
+
+# --- values ---------------------------------------------------------------------------------
+def mixture_entropy(p: MvMixture) -> float:
+    """H(p) = −Σ_k w_k E_{g_k}[log p]."""
+    _, pc = p.centred
+    if len(pc.active) == 1:
+        return pc.active[0][1].entropy
+    comps = pc.components
+    keep = [i for i, w in enumerate(pc.weights) if w > 0]
+    mu = np.array([comps[i].mu for i in keep])
+    chol = np.array([comps[i].chol for i in keep])
+    e = expect(mu, chol, pc, pc.logpdf, skip=np.array(keep))
+    return -math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep))
+
+
+def gaussian_kl(p: MvNormal, q: MvNormal) -> float:
+    """KL(N_p‖N_q) in closed form."""
+    c = np.linalg.inv(q.chol)
+    delta = q.mu - p.mu
+    tr = float(np.trace(c @ p.sigma @ c.T))
+    return 0.5 * (tr + float(delta @ q.precision @ delta) - p.dim + q.logdet - p.logdet)
+
+
+def kl_mv(p, q) -> float:
+    """KL(p‖q) in nats for MvNormal / mixture-of-MvNormal p and q of one dimension."""
+    pm, qm = as_mv_mixture(p), as_mv_mixture(q)
+    if pm.dim != qm.dim:
+        raise ValueError(f"p and q must have one dimension, got {pm.dim} and {qm.dim}")
+    if pm == qm:
+        return 0.0
+    if isinstance(p, MvNormal) and isinstance(q, MvNormal):
+        return max(gaussian_kl(p, q), 0.0)
+    c, pc = pm.centred
+    qc = qm.shifted(c)
+    if isinstance(q, MvNormal):
+        q0 = qc.components[0]
+        h = cross_entropy_gaussian(pc.mean, pc.cov, q0.mu[None], q0.chol[None])[0]
+        return max(float(h) - pc.entropy, 0.0)
+    if isinstance(p, MvNormal):
+        p0 = pc.components[0]
+        theta = pack(p0, diagonal=False)[None]
+        return max(float(reverse_objective(qc, theta, derivatives=False)[0][0]), 0.0)
+    both = MvMixture(pc.components + qc.components)
+    keep = [i for i, w in enumerate(pc.weights) if w > 0]
+    mu = np.array([pc.components[i].mu for i in keep])
+    chol = np.array([pc.components[i].chol for i in keep])
+    e = expect(mu, chol, both, lambda x: pc.logpdf(x) - qc.logpdf(x), skip=np.array(keep))
+    return max(math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep)), 0.0)
+
+
+def elbo(q: MvNormal, p, log_z: float) -> float:
+    """ELBO(q) = E_q[log p̃ − log q] for the unnormalised target p̃ = Z·p (``log_z`` = log Z):
+    log Z − KL(q‖p), so log Z = ELBO(q) + KL(q‖p) by construction."""
+    return float(log_z) - kl_mv(q, p)

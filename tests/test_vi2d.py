@@ -1,0 +1,242 @@
+"""2-D variational inference: MvNormal and its mixtures, KL both ways, the full and mean-field
+Gaussian fits, and the ELBO — against closed forms and an independent nested-quad reference
+(tests/reference2d.py: textbook densities, scipy.integrate.quad)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import reference2d as ref
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from explorer import Mixture, MvNormal, elbo, fit_gaussian, kl_divergence
+from explorer.mvnormal import MvMixture
+
+
+def cov(sx, sy, r):
+    return [[sx * sx, r * sx * sy], [r * sx * sy, sy * sy]]
+
+
+def mix(parts):
+    return Mixture([MvNormal(m, c) for _, m, c in parts], weights=[w for w, _, _ in parts])
+
+
+SEPARATED = [(0.5, [-2, -2], cov(1, 1, 0.5)), (0.5, [2, 2], cov(1, 1, -0.3))]
+NARROW = [(0.4, [0, 0], cov(1, 0.3, 0.99)), (0.6, [4, -1], cov(0.05, 0.2, -0.9))]
+
+
+# --- MvNormal and mixtures ------------------------------------------------------------------
+def test_logpdf_matches_the_textbook_density():
+    g = MvNormal([1, -2], cov(0.5, 2, 0.9))
+    x = np.array([[0.3, -1.0], [1, -2], [4, 4]])
+    want = [ref.log_gauss(g.mean, g.cov)(*row) for row in x]
+    np.testing.assert_allclose(g.logpdf(x), want, rtol=1e-13)
+    np.testing.assert_allclose(g.pdf(x), np.exp(want), rtol=1e-12)
+
+
+def test_mixture_logpdf_score_and_hessian():
+    p = mix(SEPARATED)
+    assert isinstance(p, MvMixture)
+    lp = ref.log_mix(SEPARATED)
+    x = np.array([[0.1, 0.4], [-2, -1.5], [3, 1]])
+    got, score, hess = p.log_derivs(x)
+    np.testing.assert_allclose(got, [lp(*r) for r in x], rtol=1e-13)
+    h = 1e-5
+    for n, r in enumerate(x):
+        num = [(lp(*(r + h * e)) - lp(*(r - h * e))) / (2 * h) for e in np.eye(2)]
+        np.testing.assert_allclose(score[n], num, rtol=1e-7)
+        num_h = [[(p.log_derivs((r + h * e)[None])[1][0][j]
+                   - p.log_derivs((r - h * e)[None])[1][0][j]) / (2 * h) for j in range(2)]
+                 for e in np.eye(2)]
+        np.testing.assert_allclose(hess[n], num_h, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("mean, c, field", [
+    ([0, 0], [[1, 2], [2, 1]], "positive definite"),
+    ([0, 0], [[1, 1], [1, 1]], "positive definite"),
+    ([0, 0], [[1, 0.5], [0.4, 1]], "symmetric"),
+    ([0, math.nan], [[1, 0], [0, 1]], "mean[1]"),
+    ([0, 0], [[1, 0], [0, math.inf]], "cov[1][1]"),
+    ([0, 0], [[-1, 0], [0, 1]], "cov[0][0]"),
+    ([0, 0], [[1, 0, 0], [0, 1, 0]], "2×2"),
+])
+def test_bad_parameters_raise_a_value_error_naming_the_field(mean, c, field):
+    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        MvNormal(mean, c)
+
+
+def test_correlation_one_and_mixed_dimensions_and_zero_weights_are_refused():
+    with pytest.raises(ValueError, match="ρ"):
+        MvNormal.from_sd([0, 0], [1, 1], 1.0)
+    from explorer import Normal
+
+    with pytest.raises(ValueError, match="1-D"):
+        Mixture([MvNormal([0, 0], cov(1, 1, 0)), Normal(0, 1)])
+    with pytest.raises(ValueError, match="dimension"):
+        Mixture([MvNormal([0, 0], cov(1, 1, 0)), MvNormal([0, 0, 0], np.eye(3))])
+    with pytest.raises(ValueError, match="zero"):
+        Mixture([MvNormal([0, 0], cov(1, 1, 0))], weights=[0])
+
+
+# --- KL against closed forms and the reference --------------------------------------------
+def test_gaussian_kl_closed_form_and_units():
+    a, b = MvNormal([0, 1], cov(1, 2, 0.3)), MvNormal([1, -1], cov(2, 1, -0.5))
+    sa, sb = np.array(a.cov), np.array(b.cov)
+    d = np.array(b.mean) - np.array(a.mean)
+    want = 0.5 * (np.trace(np.linalg.solve(sb, sa)) + d @ np.linalg.solve(sb, d) - 2
+                  + math.log(np.linalg.det(sb) / np.linalg.det(sa)))
+    assert kl_divergence(a, b) == pytest.approx(want, rel=1e-13)
+    assert kl_divergence(a, b, unit="bits") == pytest.approx(want / math.log(2), rel=1e-13)
+    assert kl_divergence(a, a) == 0.0
+
+
+@pytest.mark.parametrize("parts", [SEPARATED, NARROW], ids=["separated", "narrow-rho-0.99"])
+@pytest.mark.parametrize("q", [([-2, -2], cov(1, 1, 0.5)), ([0.5, -0.5], cov(1.2, 0.8, -0.2))])
+def test_forward_kl_matches_the_reference(parts, q):
+    want = ref.forward_kl(parts, q)
+    assert kl_divergence(mix(parts), MvNormal(*q)) == pytest.approx(want, rel=1e-9)
+
+
+@pytest.mark.parametrize("parts, q, rel", [
+    (SEPARATED, ([-2, -2], cov(1, 1, 0.5)), 1e-9),
+    (SEPARATED, ([-1.5, -2.5], cov(0.8, 1.3, 0.2)), 1e-9),
+    (NARROW, ([0, 0], cov(1, 0.3, 0.99)), 1e-9),
+    # concentric components of different shape, q narrower than both along y
+    ([(0.3, [0, 0], cov(1, 3, 0)), (0.7, [0, 0], cov(1, 1, 0))], ([0, 0], cov(1, 0.375, 0)),
+     1e-9),
+])
+def test_reverse_kl_matches_the_reference(parts, q, rel):
+    want = ref.reverse_kl(q, parts)
+    assert kl_divergence(MvNormal(*q), mix(parts)) == pytest.approx(want, rel=rel)
+
+
+def test_elbo_identity_against_the_reference():
+    q = ([-1.5, -2.5], cov(0.8, 1.3, 0.2))
+    log_z = 2.5
+    want = log_z - ref.reverse_kl(q, SEPARATED)  # E_q[log Z + log p − log q]
+    got = elbo(MvNormal(*q), mix(SEPARATED), log_z)
+    assert got == pytest.approx(want, rel=1e-9)
+    assert got + kl_divergence(MvNormal(*q), mix(SEPARATED)) == pytest.approx(log_z, abs=1e-12)
+
+
+# --- fits ----------------------------------------------------------------------------------
+CORR = MvNormal([1, 2], cov(1, 2, 0.9))
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+def test_full_covariance_q_is_exact_on_a_gaussian_target(direction):
+    fit = fit_gaussian(CORR, direction, covariance="full")
+    assert fit.is_minimum and fit.kl < 1e-9
+    np.testing.assert_allclose(fit.q.cov, CORR.cov, rtol=1e-6)
+    np.testing.assert_allclose(fit.q.mean, CORR.mean, atol=1e-6)
+
+
+def test_mean_field_closed_forms_on_a_gaussian_target():
+    prec = np.linalg.inv(np.array(CORR.cov))
+    rev = fit_gaussian(CORR, "reverse", covariance="diagonal")
+    fwd = fit_gaussian(CORR, "forward", covariance="diagonal")
+    np.testing.assert_allclose(np.diag(rev.q.cov), 1 / np.diag(prec), rtol=1e-8)
+    np.testing.assert_allclose(np.diag(fwd.q.cov), np.diag(CORR.cov), rtol=1e-12)
+    # the variance story: reverse under-estimates, forward matches the marginals
+    assert np.all(np.diag(rev.q.cov) < np.diag(CORR.cov))
+    want = -0.5 * math.log(1 - 0.9**2)
+    assert rev.kl == pytest.approx(want, rel=1e-9)  # both directions: -½ log(1 - ρ²)
+    assert fwd.kl == pytest.approx(want, rel=1e-9)
+
+
+def test_forward_fits_are_moment_matching():
+    p = mix(SEPARATED)
+    m = sum(w * np.array(mu) for w, mu, _ in SEPARATED)
+    s = sum(w * (np.array(c) + np.outer(np.array(mu) - m, np.array(mu) - m))
+            for w, mu, c in SEPARATED)
+    full = fit_gaussian(p, "forward", covariance="full")
+    diag = fit_gaussian(p, "forward", covariance="diagonal")
+    np.testing.assert_allclose(full.q.mean, m, atol=1e-9)
+    np.testing.assert_allclose(full.q.cov, s, rtol=1e-9)
+    np.testing.assert_allclose(diag.q.cov, np.diag(np.diag(s)), rtol=1e-9, atol=1e-12)
+    assert full.kl == pytest.approx(ref.forward_kl(SEPARATED, (m, s)), rel=1e-9)
+
+
+def test_reverse_on_two_modes_finds_each_mode_certified():
+    fit = fit_gaussian(mix(SEPARATED), "reverse", covariance="full")
+    assert fit.is_minimum and all(o.is_minimum for o in fit.local_optima)
+    means = sorted(tuple(np.round(o.q.mean, 1)) for o in fit.local_optima)
+    assert (-2.0, -2.0) in [tuple(np.round(m, 0)) for m in means]
+    assert any(m[0] > 1.5 for m in means)  # locks onto either mode, never the middle alone
+    kls = [o.kl for o in fit.local_optima]
+    assert kls == sorted(kls)
+    assert fit.path[0] == fit.start
+    start = MvNormal([2, 2], cov(1, 1, 0))
+    other = fit_gaussian(mix(SEPARATED), "reverse", init=start, covariance="full")
+    assert other.is_minimum and other.q.mean[0] > 1.5
+    want = ref.reverse_kl((other.q.mean, other.q.cov), SEPARATED)
+    assert other.kl == pytest.approx(want, rel=1e-9)
+
+
+def test_bad_fit_arguments():
+    with pytest.raises(ValueError, match="covariance"):
+        fit_gaussian(CORR, "reverse", covariance="banded")
+    with pytest.raises(ValueError, match="init"):
+        fit_gaussian(CORR, "reverse", init=MvNormal([0, 0, 0], np.eye(3)))
+
+
+# --- properties ----------------------------------------------------------------------------
+reals = st.floats(-3, 3)
+sds = st.floats(0.3, 3)
+rhos = st.floats(-0.95, 0.95)
+
+
+@st.composite
+def gaussians(draw):
+    return MvNormal.from_sd([draw(reals), draw(reals)], [draw(sds), draw(sds)], draw(rhos))
+
+
+@settings(max_examples=25, deadline=None)
+@example(a=MvNormal([0, 0], cov(0.5, 1, -0.9375)), b=MvNormal([0, 0], cov(2, 1, 0)),
+         c=MvNormal([0, 0], cov(2, 1, 0)), angle=1.0, shift=(0.0, 0.0))  # q 8× a's narrow sd
+@given(a=gaussians(), b=gaussians(), c=gaussians(), angle=st.floats(0, 2 * math.pi),
+       shift=st.tuples(reals, reals))
+def test_kl_is_nonnegative_zero_only_for_equal_and_invariant_under_rigid_motions(
+        a, b, c, angle, shift):
+    p = Mixture([a, b], weights=[0.3, 0.7])
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+
+    def move(g):
+        return MvNormal(rot @ g.mu + np.array(shift), rot @ g.sigma @ rot.T)
+
+    pm = Mixture([move(a), move(b)], weights=[0.3, 0.7])
+    for kl, moved in ((kl_divergence(p, c), kl_divergence(pm, move(c))),
+                      (kl_divergence(c, p), kl_divergence(move(c), pm))):
+        assert kl >= 0
+        # 1e-4, not 1e-9: where a component is a ridge narrower than 1/16 of the sd it is
+        # integrated under (q's, or a wider component's for H(p)), the trapezoid rule does not
+        # settle and the frame partition it falls back on loses up to ~1e-4 (the strict xfails
+        # below record it); elsewhere the rule agrees to ~1e-12
+        assert moved == pytest.approx(kl, rel=1e-4, abs=1e-10)
+    assert kl_divergence(p, p) == 0.0
+    if not np.allclose(c.sigma, a.sigma) or not np.allclose(c.mu, a.mu):
+        assert kl_divergence(a, c) > 0
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: q several times wider than narrow "
+                   "components: log p's transition between them is sharp on q's scale; the "
+                   "trapezoid rule does not settle by h = 1/32 and the frame partition it falls "
+                   "back on is off by ~3e-6")
+def test_known_accuracy_gap_wide_q_over_narrow_components():
+    parts = [(0.5, [0, 0], cov(0.375, 1, 0)), (0.5, [3, 0], cov(0.5, 1, 0))]
+    q = ([0, 0], cov(2, 1, 0))
+    want = ref.reverse_kl(q, parts)
+    assert kl_divergence(MvNormal(*q), mix(parts)) == pytest.approx(want, rel=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: H(p) is integrated under each component; "
+                   "here component b is a ridge of 1/10 of a's sd in a's frame, the trapezoid "
+                   "rule does not settle by h = 1/32, and the frame partition is off by ~8e-5")
+def test_known_accuracy_gap_narrow_ridge_inside_a_wide_component():
+    parts = [(0.3, [0, 0], cov(1, 3, 0)), (0.7, [0, 0], cov(1, 0.3125, 0))]
+    q = ([0, 0], cov(1, 1, 0))
+    want = ref.forward_kl(parts, q)
+    assert kl_divergence(mix(parts), MvNormal(*q)) == pytest.approx(want, rel=1e-9)
