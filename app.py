@@ -4,7 +4,7 @@ Run:  streamlit run app.py
 
 This file is the router: page config, the shared sidebar (target builder, unit), link warnings,
 the page, and finally the state written back to the address bar.  All state is one
-explorer.state.AppState (schema in its module docstring); views/ lays out, explorer/ computes.
+views.state.AppState (schema in its module docstring); views/ lays out, explorer/ computes.
 
 Pages (url_path — file):
     ""            views/fits.py         Forward vs reverse fits (default page, root URL)

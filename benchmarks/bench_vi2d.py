@@ -42,8 +42,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import reference2d  # noqa: E402
 
 from explorer import Mixture, MvNormal, fit_gaussian  # noqa: E402
-from explorer.state_vi2d import PRESETS  # noqa: E402
 from explorer.vi2d import lower_index, pack, unpack  # noqa: E402
+from views.state.vi2d import PRESETS  # noqa: E402
 
 
 def target(comps):

@@ -32,8 +32,10 @@ def closed_form(m1, s1, m2, s2, a):
     p^α q^(1−α) = (2π)^-½ s1^-α s2^(α−1) exp(−½[a1 (x−m1)² + a2 (x−m2)²]), a1 = α/s1²,
     a2 = (1−α)/s2², whose integral is s1^-α s2^(α−1) A^-½ exp(−a1 a2 (m1−m2)²/(2A)), A = a1 + a2
     (finite iff A > 0)."""
-    # 70 digits: σ ratios 1 ulp from 1 leave log terms that cancel to ~1e-32
-    digits = 70 + int(abs(math.log10(abs(a)))) + int(abs(math.log10(abs(1 - a))))
+    # 70 digits: σ ratios 1 ulp from 1 leave log terms that cancel to ~1e-32; twice the digits
+    # of α and 1 − α more, as the rounding of log I is divided by α(1 − α) (p = q at α = 1e-295
+    # must come out 0, not 1e-70)
+    digits = 70 + 2 * (int(abs(math.log10(abs(a)))) + int(abs(math.log10(abs(1 - a)))))
     with mp.workdps(digits):
         m1, s1, m2, s2, a = (mp.mpf(v) for v in (m1, s1, m2, s2, a))
         a1, a2 = a / s1**2, (1 - a) / s2**2

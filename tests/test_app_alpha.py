@@ -12,9 +12,9 @@ from test_app import assert_no_nan, metric_map, rerun, run_app
 from explorer import alpha_divergence, fit_gaussian, kl_divergence
 from explorer.figures import fmt_kl
 from explorer.presets import PRESETS, mixture
-from explorer.state import AppState
-from explorer.state_alpha import SweepState
 from explorer.text import unescape_markdown
+from views.state import AppState
+from views.state.sweeps import SweepState
 
 PAGES = {"alpha": "views/alpha.py", "sweep": "views/sweep.py"}
 BIMODAL = mixture(PRESETS["bimodal"].components)

@@ -8,9 +8,9 @@ import math
 import pytest
 from test_app import assert_no_nan
 
-from explorer.state import AppState
-from explorer.state_drift import DriftState
 from explorer.text import unescape_markdown
+from views.state import AppState
+from views.state.drift import DriftState
 
 
 def open_drift(params: dict | None = None):

@@ -8,9 +8,9 @@ import math
 import pytest
 from test_app import assert_no_nan, metric_map, rerun, table
 
-from explorer.state import AppState
-from explorer.state_mlkl import MlklState
 from explorer.text import unescape_markdown
+from views.state import AppState
+from views.state.mlkl import MlklState
 
 PAGES = {"rlhf": "views/rlhf.py", "estimators": "views/estimators.py",
          "distill": "views/distill.py"}

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.figures import fmt_num
-from explorer.state import AppState
+from views.state import AppState
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/vi2d.py"

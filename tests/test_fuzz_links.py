@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_app import assert_no_nan, rerun, run_app
 
-from explorer.state import KEYS, MLKL_KEYS
+from views.state import KEYS, MLKL_KEYS
 
 PAGE_FILES = ["views/fits.py", "views/penalty.py", "views/landscape.py", "views/entropy.py",
               "views/mle.py", "views/discrete.py", "views/heavy_tails.py", "views/rlhf.py",

@@ -21,8 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.landscape import COST_BUDGET, affordable_size, grid_cost
 from explorer.presets import MAX_COMPONENTS, ComponentSpec, mixture
-from explorer.state import DISC_LABEL_MAX, DISC_MAX, KEYS, AppState, check_components
 from explorer.text import as_text, unescape_markdown
+from views.state import DISC_LABEL_MAX, DISC_MAX, KEYS, AppState, check_components
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -16,7 +16,7 @@ from explorer.presets import (
     WEIGHT_RANGE,
     ComponentSpec,
 )
-from explorer.state import (
+from views.state import (
     DISC_PROB_RANGE,
     ENT_QS,
     EPS_RANGE,

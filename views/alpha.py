@@ -8,7 +8,6 @@ import streamlit as st
 
 from explorer.figures.alpha import alpha_figure, alpha_summary, no_fit_ranges
 from explorer.figures.sweep import events_text
-from explorer.state_alpha import ALPHA_STEP
 from views.cached import GRID, alpha_fit, alpha_sweep, sweep_thinning
 from views.common import (
     as_text,
@@ -23,6 +22,7 @@ from views.common import (
     show_chart,
     show_error,
 )
+from views.state.sweeps import ALPHA_STEP
 
 NAMED = {0.0: "0 · reverse KL(q‖p)", 1.0: "1 · forward KL(p‖q)", 0.5: "0.5 · 4·Hellinger²",
          2.0: "2 · ½χ²(p‖q)"}

@@ -9,9 +9,9 @@ import numpy as np
 from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.landscape import affordable_size, kl_landscape
 from explorer.presets import mixture
-from explorer.state_alpha import ALPHA_RANGE, ALPHA_STEP, PARAMETERS
 from explorer.sweep import sweep
 from views.common import shared_cache
+from views.state.sweeps import ALPHA_RANGE, ALPHA_STEP, PARAMETERS
 
 GRID = tuple(float(f"{ALPHA_RANGE[0] + k * ALPHA_STEP:.2f}") + 0.0
              for k in range(round((ALPHA_RANGE[1] - ALPHA_RANGE[0]) / ALPHA_STEP) + 1))

@@ -22,8 +22,8 @@ from explorer.figures import fmt_kl, fmt_mu_sigma, safe_kl
 from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.grid import x_range
 from explorer.presets import mixture
-from explorer.state import AppState
 from explorer.text import as_text  # the one escaping helper; views import it from here
+from views.state import AppState
 
 STATE = "_kl_state"
 ERRORS = "_kl_errors"
@@ -376,7 +376,7 @@ START_LABELS = {"best": "Best of all starts", "component": "Start at a component
 
 def render_start_controls() -> None:
     """Where the reverse fit starts (fits and landscape pages share these widgets and field)."""
-    from explorer.state import START_KINDS
+    from views.state import START_KINDS
 
     state = get_state()
     seed("rev_start", state.start)

@@ -9,7 +9,6 @@ from explorer.discrete import Categorical
 from explorer.divergences import js_divergence, kl_divergence
 from explorer.figures import discrete_figure
 from explorer.figures.entropy import js_bound
-from explorer.state import DISC_MAX, DISC_MIN, DISC_PROB_RANGE, EPS_RANGE, check_discrete
 from views.common import (
     as_text,
     commit,
@@ -22,6 +21,7 @@ from views.common import (
     show_error,
 )
 from views.rows import Number, RowEditor
+from views.state import DISC_MAX, DISC_MIN, DISC_PROB_RANGE, EPS_RANGE, check_discrete
 
 DISC_ERROR = "disc"
 

@@ -17,17 +17,6 @@ from explorer.figures.drift import bias_figure, estimates_figure, samples_figure
 from explorer.mle import sample
 from explorer.presets import mixture
 from explorer.samples import MAX_UPLOAD_BYTES, drifted, numeric_column, pick_column, read_csv
-from explorer.state_drift import (
-    BINS_RANGE,
-    EPS_GRID,
-    K_RANGE,
-    MAX_SEED,
-    RESAMPLES,
-    SD_RANGE,
-    SHIFT_RANGE,
-    SIZES,
-    WEIGHT_RANGE,
-)
 from views.common import (
     as_text,
     commit_part,
@@ -38,6 +27,17 @@ from views.common import (
     show_chart,
     show_error,
     wide_or_narrow,
+)
+from views.state.drift import (
+    BINS_RANGE,
+    EPS_GRID,
+    K_RANGE,
+    MAX_SEED,
+    RESAMPLES,
+    SD_RANGE,
+    SHIFT_RANGE,
+    SIZES,
+    WEIGHT_RANGE,
 )
 
 DATA = "_drift_data"  # session: each side's last good table ("ref", "live") and column

@@ -12,7 +12,6 @@ from explorer.divergences import cross_entropy, entropy, js_divergence, kl_diver
 from explorer.figures import entropy_figure, entropy_values
 from explorer.figures.entropy import js_bound
 from explorer.presets import mixture
-from explorer.state import ENT_QS
 from views.common import (
     field_callback,
     forward_fit,
@@ -26,6 +25,7 @@ from views.common import (
     seed,
     show_chart,
 )
+from views.state import ENT_QS
 
 LABELS = {"forward": "the forward fit", "reverse": "the reverse fit", "manual": "your own q"}
 

@@ -12,7 +12,6 @@ from explorer.distributions import Normal, StudentT
 from explorer.figures import tail_kl_curves, tails_figure
 from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.presets import ComponentSpec
-from explorer.state import TAIL_DF_RANGE
 from views.common import (
     commit,
     field_callback,
@@ -27,6 +26,7 @@ from views.common import (
     show_error,
 )
 from views.sidebar import TARGET_ERROR, _write_component_keys
+from views.state import TAIL_DF_RANGE
 
 state = get_state()
 unit = state.unit

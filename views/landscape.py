@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.figures import landscape_figure
-from explorer.state import LAND_SIZES
 from views.cached import landscape, landscape_size
 from views.common import (
     field_callback,
@@ -19,6 +18,7 @@ from views.common import (
     seed,
     show_chart,
 )
+from views.state import LAND_SIZES
 
 state = get_state()
 key = state.key()

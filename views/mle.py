@@ -11,7 +11,6 @@ from explorer.divergences import cross_entropy
 from explorer.figures import mle_figure
 from explorer.mle import mle_convergence, mle_fit
 from explorer.presets import mixture
-from explorer.state import MAX_SEED, MLE_SIZES
 from views.common import (
     field_callback,
     forward_fit,
@@ -23,6 +22,7 @@ from views.common import (
     seed,
     show_chart,
 )
+from views.state import MAX_SEED, MLE_SIZES
 
 SEEDS = 3  # the convergence plot follows this many seeds, from the chosen one on
 

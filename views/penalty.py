@@ -11,7 +11,6 @@ from explorer.divergences import kl_divergence
 from explorer.figures import penalty_figure
 from explorer.pointwise import integrand_area
 from explorer.presets import mixture
-from explorer.state import PEN_QS
 from views.common import (
     field_callback,
     forward_fit,
@@ -24,6 +23,7 @@ from views.common import (
     seed,
     show_chart,
 )
+from views.state import PEN_QS
 
 LABELS = {"fits": "the two optimal fits", "manual": "your own q (from the main page)"}
 

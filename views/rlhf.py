@@ -20,11 +20,11 @@ from explorer.rlhf import (
     tilt,
     tilted_log_policy,
 )
-from explorer.state_mlkl import BETA_GRID, REF_RANGE, REWARD_RANGE, RLHF_MAX, RLHF_MIN
-from explorer.state_mlkl import check_responses as check_rows
 from views.common import errors, get_state, kl_value, seed, show_chart, show_error
 from views.ml_common import as_text, commit_ml, ml, ml_callback
 from views.rows import Number, RowEditor
+from views.state.mlkl import BETA_GRID, REF_RANGE, REWARD_RANGE, RLHF_MAX, RLHF_MIN
+from views.state.mlkl import check_responses as check_rows
 
 ROWS_ERROR = "rlhf_rows"
 unit = get_state().unit

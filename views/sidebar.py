@@ -12,8 +12,8 @@ from explorer.presets import (
     PRESETS,
     ComponentSpec,
 )
-from explorer.state import UNITS, AppState, check_components
 from views.common import commit, errors, get_state, seed, show_error
+from views.state import UNITS, AppState, check_components
 
 FIELDS = ("fam", "w", "loc", "scale", "df")
 TARGET_ERROR = "target"  # errors() key of the component builder

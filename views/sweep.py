@@ -12,7 +12,6 @@ import streamlit as st
 from explorer.figures.sweep import events_text, sweep_figure
 from explorer.figures.text import fmt_num
 from explorer.presets import SCALE_RANGE, mixture
-from explorer.state_alpha import PARAMETERS, check_range
 from explorer.sweep import target_at
 from views.cached import param_sweep, sweep_thinning
 from views.common import (
@@ -28,6 +27,7 @@ from views.common import (
     tidy,
 )
 from views.sidebar import _after_components, _write_component_keys
+from views.state.sweeps import PARAMETERS, check_range
 
 LABELS = {"sep": "Separation of two components", "w": "One component's weight",
           "s": "One component's width"}

@@ -12,7 +12,9 @@ from explorer.figures import fmt_kl, fmt_num
 from explorer.figures.vi2d import elbo_figure, vi2d_figure
 from explorer.fitting import fit_gaussian
 from explorer.mvnormal import MvNormal
-from explorer.state_vi2d import (
+from explorer.vi2d import elbo, kl_mv
+from views.common import errors, get_state, seed, set_state, show_chart, show_error
+from views.state.vi2d import (
     FIELDS,
     LOG_Z_RANGE,
     MAX_COMPONENTS,
@@ -22,8 +24,6 @@ from explorer.state_vi2d import (
     SD_RANGE,
     WEIGHT_RANGE,
 )
-from explorer.vi2d import elbo, kl_mv
-from views.common import errors, get_state, seed, set_state, show_chart, show_error
 
 FAMILY_LABELS = {"full": "Full covariance", "diagonal": "Mean-field (diagonal)"}
 

@@ -1,4 +1,4 @@
-"""The fields of the /drift page, composed into :class:`explorer.state.AppState` as its ``drift``
+"""The fields of the /drift page, composed into :class:`views.state.AppState` as its ``drift``
 field.  Same rules as there: construction validates (ValueError naming the field and range),
 decoding a link never raises (a bad parameter gives a warning and that field falls back), only
 non-defaults are written.  Uploaded or pasted data is never part of a link (``xs=data`` says a

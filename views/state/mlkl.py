@@ -1,5 +1,5 @@
 """The fields of the three "KL in modern ML" pages (/rlhf, /estimators, /distill), composed into
-:class:`explorer.state.AppState` as its ``mlkl`` field.  Same rules as there: construction
+:class:`views.state.AppState` as its ``mlkl`` field.  Same rules as there: construction
 validates (ValueError naming the field), decoding a link never raises (a bad parameter gives a
 warning and that field falls back), only non-defaults are written.
 

@@ -1,7 +1,7 @@
 """The /vi-2d page's part of the app state: a 2-D target (1–4 Gaussian components), q's family,
 the reverse start, the user's own q and log Z — validated, and its URL keys.
 
-URL keys (every one optional; none collides with explorer.state's)::
+URL keys (every one optional; none collides with views.state's)::
 
     vt   target, 1–4 components, comma-separated, each w:mx:my:sx:sy:rho   (default: preset vp)
     vp   preset: corr | two | three                                          (default two)
@@ -92,7 +92,7 @@ class Vi2dState:
         return replace(self, **changes)
 
     def to_query(self) -> dict[str, str]:
-        from explorer.state import num
+        from views.state import num
 
         q: dict[str, str] = {}
         preset = self.preset
@@ -113,7 +113,7 @@ class Vi2dState:
     @classmethod
     def from_query(cls, raw: dict[str, str], attempt) -> Vi2dState:
         """The page's state from the link's ``raw`` values; ``attempt(key, parse, what)`` (of
-        explorer.state) reports a bad value and keeps the default."""
+        views.state) reports a bad value and keeps the default."""
         values: dict = {}
 
         def parse_vp(v):

@@ -27,10 +27,10 @@ Query-string schema (every key optional)::
     de   discrete smoothing ε in [0, 1]                                       (default 0)
     tv   heavy-tails page ν in [0.5, 30]                                      (default 1.5)
     ly   fits charts' density axis: 1 = log scale, 0 = linear                 (default 0)
-    rl b dp kx km kn kr ks dt tt   the /rlhf, /estimators and /distill pages (explorer.state_mlkl)
-    al sw sc sr                    the /alpha and /sweep pages (explorer.state_alpha)
-    xs xh xc xw xm xd xn xl xz xb xk xe xj xr   the /drift page (explorer.state_drift)
-    vt vp vf vs vq vz   the /vi-2d page (explorer.state_vi2d)
+    rl b dp kx km kn kr ks dt tt   the /rlhf, /estimators and /distill pages (views.state.mlkl)
+    al sw sc sr                    the /alpha and /sweep pages (views.state.sweeps)
+    xs xh xc xw xm xd xn xl xz xb xk xe xj xr   the /drift page (views.state.drift)
+    vt vp vf vs vq vz   the /vi-2d page (views.state.vi2d)
 """
 
 from __future__ import annotations
@@ -49,14 +49,14 @@ from explorer.presets import (
     _int,
     preset_of,
 )
-from explorer.state_alpha import KEYS as SWEEP_KEYS
-from explorer.state_alpha import SweepState
-from explorer.state_drift import KEYS as DRIFT_KEYS
-from explorer.state_drift import DriftState
-from explorer.state_mlkl import KEYS as MLKL_KEYS
-from explorer.state_mlkl import MlklState
-from explorer.state_vi2d import KEYS as VI2D_KEYS
-from explorer.state_vi2d import Vi2dState
+from views.state.drift import KEYS as DRIFT_KEYS
+from views.state.drift import DriftState
+from views.state.mlkl import KEYS as MLKL_KEYS
+from views.state.mlkl import MlklState
+from views.state.sweeps import KEYS as SWEEP_KEYS
+from views.state.sweeps import SweepState
+from views.state.vi2d import KEYS as VI2D_KEYS
+from views.state.vi2d import Vi2dState
 
 UNITS = ("nats", "bits")
 START_KINDS = ("best", "component", "mean")

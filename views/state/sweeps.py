@@ -1,4 +1,4 @@
-"""The fields of the /alpha and /sweep pages, composed into :class:`explorer.state.AppState` as its
+"""The fields of the /alpha and /sweep pages, composed into :class:`views.state.AppState` as its
 ``sweeps`` field.  Same rules as there: construction validates (ValueError naming the field),
 decoding a link never raises (a bad parameter gives a warning and that field falls back), only
 non-defaults are written.
