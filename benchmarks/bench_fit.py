@@ -266,7 +266,7 @@ SWEEP_TARGET = ([(-0.5, 1.0), (0.5, 1.0)], [0.5, 0.5])
 
 
 def sweep_lines(runs: int, points: int = 200, peer_points: int = 3) -> None:
-    from explorer.sweep import sweep, target_at
+    from explorer.sweeps import sweep, target_at
 
     p = Mixture([Normal(m, s) for m, s in SWEEP_TARGET[0]], SWEEP_TARGET[1])
     d = np.linspace(0.0, 5.0, points)

@@ -24,6 +24,7 @@ _WHERE = {
     "Fit": "fitting", "NoFiniteFitError": "fitting", "fit_gaussian": "fitting",
     "frontier": "rlhf", "tilt": "rlhf", "tilted_policy": "rlhf",
     "MvNormal": "mvnormal", "elbo": "vi2d",
+    "sweep": "sweeps", "target_at": "sweeps",
 }
 
 __all__ = sorted(_WHERE)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer import Mixture, Normal, fit_gaussian
+from explorer import Mixture, Normal, fit_gaussian, sweep
 from explorer.fitting import _same
-from explorer.sweep import sweep, target_at
+from explorer.sweeps import target_at
+
+
+def test_the_issue_api_imports_the_function():
+    import explorer.sweeps
+
+    assert sweep is explorer.sweeps.sweep and callable(sweep)
 
 
 def test_symmetric_bimodal_separation_sweep_is_the_classic_picture():

@@ -9,7 +9,7 @@ import pytest
 from explorer import Mixture, Normal, StudentT, fit_gaussian
 from explorer.figures.alpha import alpha_figure, no_fit_ranges
 from explorer.figures.sweep import events_text, mu_range, sweep_figure
-from explorer.sweep import sweep
+from explorer.sweeps import sweep
 
 BIMODAL = Mixture([Normal(-1, 1), Normal(1, 1)])
 

@@ -1,6 +1,6 @@
 """The α-divergence page: slide α from reverse KL (α = 0) to forward KL (α = 1) and beyond, see
 the D_α fit of the sidebar's target with every certified local optimum, and beside it every
-optimum's μ and σ across α (explorer.sweep over α)."""
+optimum's μ and σ across α (explorer.sweeps over α)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import numpy as np
 from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.landscape import affordable_size, kl_landscape
 from explorer.presets import mixture
-from explorer.sweep import sweep
+from explorer.sweeps import sweep
 from views.common import shared_cache
 from views.state.sweeps import ALPHA_RANGE, ALPHA_STEP, PARAMETERS
 

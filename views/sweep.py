@@ -1,6 +1,6 @@
 """The sweep page: vary one parameter of the sidebar's target — the separation of two components,
 one component's weight or its width — and follow every reverse-KL local optimum along it:
-branches, their births and deaths, and where the global optimum jumps (explorer.sweep)."""
+branches, their births and deaths, and where the global optimum jumps (explorer.sweeps)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import streamlit as st
 from explorer.figures.sweep import events_text, sweep_figure
 from explorer.figures.text import fmt_num
 from explorer.presets import SCALE_RANGE, mixture
-from explorer.sweep import target_at
+from explorer.sweeps import target_at
 from views.cached import param_sweep, sweep_thinning
 from views.common import (
     as_text,
@@ -36,7 +36,7 @@ DIVISIONS = 120  # about 50–120 sweep points over the range (fewer for many mo
 
 def current_value(comps, param: str, i: int, j: int) -> float:
     """The swept parameter of the target itself (i, j 0-based): loc_j − loc_i, i's share of the
-    weight, or i's scale — as :func:`explorer.sweep.target_at` sets it."""
+    weight, or i's scale — as :func:`explorer.sweeps.target_at` sets it."""
     if param == "sep":
         return comps[j].loc - comps[i].loc
     if param == "w":

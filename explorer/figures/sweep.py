@@ -1,5 +1,5 @@
 """The /sweep page's figure, and the branch drawing it shares with /alpha: every local optimum of
-a sweep (:func:`explorer.sweep.sweep`) as one line per branch against the swept parameter, the
+a sweep (:func:`explorer.sweeps.sweep`) as one line per branch against the swept parameter, the
 global optimum drawn over them thick, births (▲), deaths (✕) and switches of the global optimum
 (dotted vertical lines) marked, and the current value as a solid vertical line."""
 
