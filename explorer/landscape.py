@@ -1,7 +1,9 @@
 """The objective landscape: KL(p‖q) and KL(q‖p) over a grid of Gaussians q = N(μ, σ²).
 
-Forward KL is a single bowl (its minimum is moment matching); reverse KL has one basin per mode
-it can lock onto.  Both are evaluated on the whole (μ, log σ) grid at once:
+Forward KL is a single bowl (its minimum is moment matching); reverse KL can have several
+basins — around single modes, bridges over neighbouring ones, for a spike and slab the wide
+slab — so where a descent starts decides where it ends.  Both are evaluated on the whole
+(μ, log σ) grid at once:
 
 * forward in closed form from p's mean, variance and entropy,
   KL(p‖q) = log σ + ½ log 2π + (Var p + (E p − μ)²)/(2σ²) − H(p), and ``math.inf`` everywhere
@@ -138,6 +140,25 @@ def smoothed_log_p(p, mu: np.ndarray, sigma: np.ndarray, max_points: int = 1 << 
     and π/slope, its error is ~e^-8π ≈ 1e-11 of log p's size.  The widest component's
     log-density (whose Gaussian average is exact) is taken out first so that the
     transformed values stay small."""
+    plan = _fft_plan(p, mu, sigma, max_points)
+    if plan is None:
+        return None
+    per, h, reach, n, size = plan
+    x = mu[0] + h * (np.arange(n) - reach)
+    lw, wide = max(p._active, key=lambda lc: (lc[1].std, lc[0]))
+    r = p.logpdf(x) - (lw + wide.logpdf(x))
+    omega = 2.0 * math.pi * np.fft.rfftfreq(size, d=h)
+    smooth = np.fft.irfft(np.fft.rfft(r, size) * np.exp(-0.5 * np.outer(sigma**2, omega**2)),
+                          size)
+    at = reach + per * np.arange(mu.size)
+    quadratic = (lw - 0.5 * math.log(2 * math.pi) - math.log(wide.std)
+                 - 0.5 * ((mu[None, :] - wide.mean) ** 2 + sigma[:, None] ** 2) / wide.std**2)
+    return smooth[:, at] + quadratic
+
+
+def _fft_plan(p, mu: np.ndarray, sigma: np.ndarray, max_points: int = 1 << 15):
+    """(nodes per μ step, spacing h, reach in nodes, nodes n, FFT length) of
+    :func:`smoothed_log_p`, or None where it does not apply."""
     comps = [c for _, c in p._active]
     if len(comps) < 2 or not all(isinstance(c, Normal) for c in comps) or mu.size < 2:
         return None
@@ -152,26 +173,18 @@ def smoothed_log_p(p, mu: np.ndarray, sigma: np.ndarray, max_points: int = 1 << 
     reach = math.ceil(12.0 * float(sigma.max()) / h)
     n = (mu.size - 1) * per + 1 + 2 * reach
     size = 1 << (n + reach).bit_length()
-    if size > max_points:
-        return None
-    x = mu[0] + h * (np.arange(n) - reach)
-    lw, wide = max(p._active, key=lambda lc: (lc[1].std, lc[0]))
-    r = p.logpdf(x) - (lw + wide.logpdf(x))
-    omega = 2.0 * math.pi * np.fft.rfftfreq(size, d=h)
-    smooth = np.fft.irfft(np.fft.rfft(r, size) * np.exp(-0.5 * np.outer(sigma**2, omega**2)),
-                          size)
-    at = reach + per * np.arange(mu.size)
-    quadratic = (lw - 0.5 * math.log(2 * math.pi) - math.log(wide.std)
-                 - 0.5 * ((mu[None, :] - wide.mean) ** 2 + sigma[:, None] ** 2) / wide.std**2)
-    return smooth[:, at] + quadratic
+    return None if size > max_points else (per, h, reach, n, size)
 
 
 def grid_cost(p, size: int = DEFAULT_SIZE) -> int:
     """What :func:`kl_landscape` ``(p, size=size)`` costs, in quadrature points × components
-    (the reverse grid dominates; CPU time is ~20-80 ns per unit).  Cheap: no density is
-    evaluated."""
+    (the reverse grid dominates; CPU time is ~20-80 ns per unit) — or, where the FFT of
+    :func:`smoothed_log_p` applies, its rows × FFT length.  Cheap: no density is evaluated."""
     c, pc = as_mixture(p).centred
     mu, ls = default_axes(pc, size)
+    plan = _fft_plan(pc, mu - c, np.exp(ls))
+    if plan is not None:
+        return ls.size * plan[4]
     m, s = np.meshgrid(mu - c, ls)
     return int(reverse_node_count(pc, m.ravel(), np.exp(s.ravel())).sum()) * len(pc._active)
 

@@ -161,3 +161,14 @@ def test_grid_minimum_is_not_below_the_fitted_optimum(bimodal):
 def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         kl_landscape(BIMODAL, **kwargs)
+
+
+def test_the_cost_estimate_follows_the_rule_used():
+    # a Normal mixture on the default axes is one FFT of log p (rows × FFT length), far below
+    # the quadrature rule's node count that a Student-t component brings back
+    from explorer.landscape import COST_BUDGET, affordable_size, grid_cost
+
+    normal = Mixture([Normal(-3, 1), Normal(3, 1)])
+    heavy = Mixture([Normal(-3, 1), StudentT(3, 1, 3)])
+    assert grid_cost(normal, 160) <= 160 * (1 << 15) < grid_cost(heavy, 160)
+    assert affordable_size(normal, 160) == 160 and grid_cost(normal, 160) < COST_BUDGET
