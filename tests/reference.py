@@ -1,5 +1,8 @@
 """Independent high-precision references (mpmath, 40 digits) for densities and divergences.
 
+The divergences' values are kept in ``reference_values.json`` (see :mod:`reference_cache`): a case
+computed once is read back on later runs; delete the file to recompute them all.
+
 Nothing here imports the code under test's numerics: densities are written out again from their
 textbook formulas in mpmath, integrals are mpmath tanh-sinh quadrature split at each component's
 centre and scale multiples and at every point where the log-density switches component (found here
@@ -9,10 +12,14 @@ by bisection in 40-digit arithmetic).
 from __future__ import annotations
 
 import mpmath as mp
+from reference_cache import cached
 
 mp.mp.dps = 40
 
 # A distribution is a list of (weight, family, loc, scale, df) tuples; df only for "t".
+
+
+_store = cached("reference_values.json", encode=lambda v: mp.nstr(v, 45), decode=mp.mpf)
 
 
 def spec(dist) -> list[tuple]:
@@ -118,6 +125,7 @@ def integrate(f, points):
     return mp.fsum(mp.quad(f, [a, b]) for a, b in zip(points, points[1:], strict=False))
 
 
+@_store
 def kl(p, q):
     """KL(p‖q) in nats as an mpf, integrated over p's range (p and q are tuple specs)."""
     pts = _points(p, q)
@@ -134,6 +142,7 @@ def kl(p, q):
     return integrate(integrand, pts)
 
 
+@_store
 def entropy(p):
     pts = _points(p)
 
@@ -144,6 +153,7 @@ def entropy(p):
     return integrate(integrand, pts)
 
 
+@_store
 def js(p, q):
     pts = _points(p, q, p + q)
 
@@ -155,6 +165,7 @@ def js(p, q):
     return integrate(integrand, pts)
 
 
+@_store
 def alpha_divergence(p, q, alpha):
     """Minka's D_α(p‖q) = ∫[α p + (1−α) q − p^α q^(1−α)] / (α(1−α)) as an mpf, for 0 < α ≠ 1 < …
     (finite cases only).  Besides p's and q's own points, the integral is split around where

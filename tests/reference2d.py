@@ -9,36 +9,12 @@ Delete the file to recompute every value from scratch."""
 
 from __future__ import annotations
 
-import functools
-import json
 import math
-from pathlib import Path
 
 import numpy as np
+from reference_cache import cached
 from scipy import integrate
 from scipy.special import logsumexp
-
-CACHE = Path(__file__).with_name("reference2d_values.json")
-
-
-def _plain(v):
-    """Nested lists of floats (numpy arrays and tuples alike) for a JSON key."""
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [_plain(x) for x in v]
-    return float(v)
-
-
-def _cached(fn):
-    @functools.wraps(fn)
-    def wrapper(*args):
-        key = f"{fn.__name__}{json.dumps(_plain(args))}"
-        table = json.loads(CACHE.read_text()) if CACHE.exists() else {}
-        if key not in table:
-            table[key] = fn(*args)
-            CACHE.write_text(json.dumps(table, indent=0, sort_keys=True) + "\n")
-        return table[key]
-
-    return wrapper
 
 
 def log_gauss(mean, cov):
@@ -101,14 +77,14 @@ def expect(q, fn, gaussians, reach=12.0):
                      for a, b in zip(pts, pts[1:], strict=False))
 
 
-@_cached
+@cached("reference2d_values.json")
 def reverse_kl(q, parts):
     """KL(q‖p) for q = (mean, cov) and p = [(weight, mean, cov)]."""
     lq, lp = log_gauss(*q), log_mix(parts)
     return expect(q, lambda x, y: lq(x, y) - lp(x, y), [(m, c) for _, m, c in parts])
 
 
-@_cached
+@cached("reference2d_values.json")
 def forward_kl(parts, q):
     """KL(p‖q) = Σ_k w_k E_{g_k}[log p − log q]."""
     lq, lp = log_gauss(*q), log_mix(parts)
