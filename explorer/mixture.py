@@ -48,6 +48,8 @@ def _xlogx_from_log(logp: np.ndarray) -> np.ndarray:
         return np.where(p > 0, p * logp, 0.0)
 
 
+_MAX_RUNGS = 48  # a switch ladder's doublings at most (2^48 ≈ 3e14 from its first rung)
+
 
 @dataclass(frozen=True, init=False)
 class Mixture:
@@ -308,8 +310,14 @@ class Mixture:
             if slope > 1e-250:  # below, the two terms are one to rounding: no transition
                 # log(e^a + e^b) is singular where a − b = iπ, i.e. π/slope off the real axis:
                 # edges at 1, 2, 4, … 64 transition widths either side keep every panel's rule far
-                # from it; beyond 64 widths the smaller term is below e^-64
-                widths = 2.0 ** np.arange(0, 7) / slope
+                # from it; beyond 64 widths the smaller term is below e^-64.  Where a − b is
+                # nearly tangent (a bump that barely tops a wide component: two switches close
+                # together, a small slope) log p still bends on the narrower component's scale:
+                # the ladder then starts from that scale and doubles out to the same reach.
+                reach = 64.0 / slope
+                base = min(1.0 / slope, ci.scale, cj.scale)
+                rungs = min(int(np.ceil(np.log2(reach / base))), _MAX_RUNGS)
+                widths = np.minimum(base * 2.0 ** np.arange(0, rungs + 1), reach)
                 ladders.append(x0 + widths)
                 ladders.append(x0 - widths)
                 for member in (i, j):
@@ -349,8 +357,12 @@ class Mixture:
         g = gap(grid)
         out = []
         for k in np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0):
-            out.append(brentq(lambda t: float(gap(t)), grid[k], grid[k + 1], xtol=1e-300,
-                              rtol=1e-15))
+            lo, hi = grid[k], grid[k + 1]
+            g_lo, g_hi = float(gap(lo)), float(gap(hi))
+            if g_lo * g_hi > 0 or g_lo == 0.0 or g_hi == 0.0:  # a root at an end, to rounding
+                out.append(lo if abs(g_lo) <= abs(g_hi) else hi)
+                continue
+            out.append(brentq(lambda t: float(gap(t)), lo, hi, xtol=1e-300, rtol=1e-15))
         return out
 
     @cached_property

@@ -44,7 +44,10 @@ def closed_form(m1, s1, m2, s2, a):
             return math.inf, True
         # 1 − I as −expm1(log I): where p ≈ q (means 1e-147 σ apart) 1 − I is ~1e-293, far
         # below the working precision of a plain subtraction
-        log_i = (-a * mp.log(s1) + (a - 1) * mp.log(s2) - mp.log(big_a) / 2
+        # with r = s2/s1 the log s1 terms cancel exactly (p = q gives log I = 0, not rounding
+        # divided by α(1 − α)): log I = (α−1) log r − ½ log(α + (1−α)/r²) − a1 a2 Δ²/(2A)
+        r = s2 / s1
+        log_i = ((a - 1) * mp.log(r) - mp.log(a + (1 - a) / r**2) / 2
                  - a1 * a2 * (m1 - m2) ** 2 / (2 * big_a))
         value = -mp.expm1(log_i) / (a * (1 - a))
         return (float(value) if abs(value) < mp.mpf("1.7e308") else math.inf), False

@@ -248,3 +248,14 @@ def test_huge_weights_normalise_and_equal_distributions_give_exact_zeros():
     for d in (p, Mixture([StudentT(1, 2, 3.0), Laplace(-1, 0.5)], [0.3, 0.7]), Normal(2, 3)):
         assert kl_divergence(d, d) == 0.0
         assert js_divergence(d, d) == 0.0
+
+
+def test_bump_that_barely_tops_a_wide_component_reproducer():
+    # the bump dominates only on 0.05 around x = 1.06: two switches whose small slope once set
+    # a ladder 2.6 wide, coarser than the bump (sd 0.237) that bends log p; KL was off by 4e-6
+
+    p = Mixture([Normal(0.0, 1.0), Normal(1.0, 0.23713737056616552)],
+                [0.8767123287671232, 0.1232876712328767])
+    (best,) = fit_gaussian(p, "reverse").local_optima
+    want = float(reference.kl(reference.spec(best.q), reference.spec(p)))
+    assert best.kl == pytest.approx(want, rel=1e-9)
