@@ -6,7 +6,7 @@
 3.162278
 """
 
-import importlib
+from explorer.lazy import lazy_attributes
 
 # Names of the public API -> the module that defines them.  They are imported on first use
 # (PEP 562), so `import explorer.presets` does not pull in scipy's optimisers and special
@@ -30,14 +30,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'explorer' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"explorer.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())

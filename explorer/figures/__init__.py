@@ -17,7 +17,7 @@ infinite quantity is drawn as an explicit "∞" label, never as a broken bar or 
     tails      tail_kl_curves, tails_figure                     (heavy tails)
 """
 
-import importlib
+from explorer.lazy import lazy_attributes
 
 # Name -> module of this package.  Imported on first use (PEP 562): a page loads only its own
 # figure module (the first page must not pay for scipy.integrate, which the penalty page uses).
@@ -39,14 +39,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'explorer.figures' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"explorer.figures.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())

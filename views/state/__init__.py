@@ -376,9 +376,9 @@ class AppState:
                 "ν")
         attempt("ly", lambda v: values.__setitem__(
             "log_density", {"0": False, "1": True}[_choice("ly", v, ("0", "1"))]), "linear axis")
-        values["mlkl"] = MlklState.from_query(raw, _shown, warnings)
-        values["sweeps"] = SweepState.from_query(raw, _shown, warnings)
-        values["drift"] = DriftState.from_query(raw, _shown, warnings)
+        values["mlkl"] = MlklState.from_query(raw, attempt, warnings)
+        values["sweeps"] = SweepState.from_query(raw, attempt, warnings)
+        values["drift"] = DriftState.from_query(raw, attempt)
         values["vi2d"] = Vi2dState.from_query(raw, attempt)
         try:
             state = cls(**values)

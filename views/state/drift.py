@@ -117,14 +117,11 @@ class DriftState:
                 if getattr(self, f.name) != getattr(d, f.name)}
 
     @classmethod
-    def from_query(cls, raw: dict, shown, warnings: list[str]) -> DriftState:
-        """The fields ``raw`` (key → stripped value) describes; ``shown`` quotes a bad value."""
+    def from_query(cls, raw: dict, report) -> DriftState:
+        """The fields ``raw`` (key → stripped value) describes; ``report(key, parse, what)`` (of
+        views.state) runs ``parse`` on a present key and turns its error into a warning."""
         values: dict = {}
         for name, (key, what, check) in CHECKS.items():
-            if key in raw:
-                try:
-                    values[name] = check(raw[key])
-                except (ValueError, TypeError, OverflowError) as e:
-                    warnings.append(f"Ignored {key}={shown(raw[key])}: {e}; using the default "
-                                    f"{what}.")
+            report(key, lambda v, name=name, check=check: values.__setitem__(name, check(v)),
+                   what)
         return cls(**values)

@@ -97,17 +97,13 @@ class SweepState:
         return q
 
     @classmethod
-    def from_query(cls, raw: dict, shown, warnings: list[str]) -> SweepState:
-        """The fields ``raw`` (key → stripped value) describes; ``shown`` quotes a bad value."""
+    def from_query(cls, raw: dict, report, warnings: list[str]) -> SweepState:
+        """The fields ``raw`` (key → stripped value) describes; ``report(key, parse, what)`` (of
+        views.state) runs ``parse`` on a present key and turns its error into a warning."""
         values: dict = {}
 
         def attempt(key, parse, what):
-            if key in raw:
-                try:
-                    values.update(parse(raw[key]))
-                except (ValueError, TypeError, OverflowError) as e:
-                    warnings.append(f"Ignored {key}={shown(raw[key])}: {e}; using the default "
-                                    f"{what}.")
+            report(key, lambda v: values.update(parse(v)), what)
 
         def pair(v, sep=":"):
             bits = v.split(sep)
