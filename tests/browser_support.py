@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -40,7 +41,8 @@ def streamlit_server(timeout: float = 90.0, script: Path | None = None):
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--global.developmentMode", "false"]
-    log = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the server
+    # the server's own log, shown if it dies under the tests (else discarded with the file)
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -59,6 +61,10 @@ def streamlit_server(timeout: float = 90.0, script: Path | None = None):
             time.sleep(0.2)
         yield url
     finally:
+        if proc.poll() is not None:  # it died while the tests ran: say how
+            log.seek(0)
+            print(f"streamlit exited with code {proc.returncode}; its log ends:\n"
+                  + log.read()[-4000:], file=sys.stderr)
         proc.terminate()
         try:
             proc.wait(timeout=10)
