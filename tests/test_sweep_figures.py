@@ -73,3 +73,12 @@ def test_alpha_figure_explains_an_alpha_without_finite_fit():
                                                           objective="alpha"), 0.5)
     assert any(t.name == "D<sub>α</sub> fit q" for t in fig.data)
     assert not any(s.type == "rect" for s in fig.layout.shapes)
+
+
+def test_no_branch_wears_the_global_or_the_current_value_colour(separation):
+    from explorer import style
+
+    fig = sweep_figure(separation, 2.0, x_title="d")
+    branches = [t for t in fig.data if t.name == "local optima (a line per branch)"]
+    assert len(branches) == 3 * len(separation.branches) >= 9  # each in σ, μ and KL panels
+    assert {t.line.color for t in branches}.isdisjoint({style.ACCENT, style.MANUAL})

@@ -13,8 +13,9 @@ from explorer import style
 from explorer.figures.base import _check_unit, _finish, at, panel_grid
 from explorer.figures.text import fmt_num
 
-BRANCH_COLOURS = (style.REVERSE, style.SKY, style.MANUAL, style.FORWARD, style.TARGET,
-                  style.ACCENT)
+# a branch's thin line; never the colours of the global optimum (ACCENT) or the current-value
+# line (MANUAL), which a branch drawn in them would be mistaken for
+BRANCH_COLOURS = (style.REVERSE, style.SKY, style.FORWARD, style.TARGET)
 QUANTITIES = {"sigma": "σ", "mu": "μ", "value": "KL"}
 
 
