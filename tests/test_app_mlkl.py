@@ -100,9 +100,9 @@ def test_estimators_gaussian_exact_values_and_policy_setting():
              if md.value.startswith("| response")]
     assert len(grads) == 2  # k1 beside the reverse-KL gradient, k3 beside the forward one
     k1 = table(at, "response")
-    assert list(k1) == ["response", "E[∇k1] exact", "∇k1 sampled", "∇KL(π‖π_ref) reverse"]
+    assert list(k1) == ["response", "E[∇k1] exact", "∇k1 sampled", "∇ reverse KL"]
     assert all(abs(float(v)) < 1e-12 for v in k1["E[∇k1] exact"])  # no signal at all
-    assert "E[∇k3] exact" in grads[1] and "∇KL(π_ref‖π) forward" in grads[1]
+    assert "E[∇k3] exact" in grads[1] and "∇ forward KL" in grads[1]
     assert_no_nan(at)
 
 

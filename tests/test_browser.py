@@ -290,9 +290,16 @@ def test_estimators_table_fits_a_phone(server, browser):
     context = browser.new_context(viewport={"width": 390, "height": 2600})
     pg = context.new_page()
     try:
-        pg.goto(f"{server}/estimators")
-        pg.wait_for_selector(".st-key-k_table table", timeout=60_000)
+        pg.goto(f"{server}/estimators?kx=policy")  # the gradient tables too
+        pg.wait_for_selector(".st-key-k_grad3 table", timeout=60_000)
         wait_for_app_idle(pg)
+        for key in ("k_grad1", "k_grad3"):
+            assert pg.evaluate("""(k) => {
+                const c = document.querySelector('.st-key-' + k);
+                return [c, ...c.querySelectorAll('*')]
+                    .filter(e => e.scrollWidth > e.clientWidth + 1).length
+                    + (c.querySelector('table').getBoundingClientRect().right
+                       > window.innerWidth ? 1 : 0); }""", key) == 0, key
         fit = pg.evaluate("""() => {
             const c = document.querySelector('.st-key-k_table');
             const t = c.querySelector('table');
