@@ -295,13 +295,15 @@ class Mixture:
         if not found:
             return np.empty(0), np.empty(0)
         x = np.array([f[0] for f in found])
-        logs = self._weighted_logs(x)
+        with np.errstate(over="ignore"):  # a crossing ~1e200 out (near-twins): no density there
+            logs = self._weighted_logs(x)
         top = logs.max(axis=0)
         ladders, centres = [], []
         spans: dict[int, list[tuple[float, float]]] = {}
         for k, (x0, i, j) in enumerate(found):
             # a crossing of the pair that dominates there (ties with a twin component allowed)
-            if min(logs[i, k], logs[j, k]) < top[k] - 1e-6 * (1.0 + abs(top[k])):
+            if not np.isfinite(top[k]) or (min(logs[i, k], logs[j, k])
+                                           < top[k] - 1e-6 * (1.0 + abs(top[k]))):
                 continue
             ci, cj = self._active[i][1], self._active[j][1]
             slope = abs(float(ci.dlogpdf(x0) - cj.dlogpdf(x0)))

@@ -39,6 +39,7 @@ STEP_TOL = 1e-6
 MAX_STEPS = 200
 _POLISH, _DONE = 1e-6, 1e-8
 _MAX_RADIUS = 8.0
+_PINNED, _PINNED_NEWTON = 1e-2, 1.0
 _MERGE_DISTANCE, _MERGE_NEWTON = 0.01, 0.05
 _SAME_END = 1e-5  # coarse end points this close (scaled) are one minimum of the coarse rule
 # a Newton step this short is the minimum to working precision: no further evaluation
@@ -233,8 +234,10 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
         fi = f[idx]
         drop = ft - fi
         ok = np.isfinite(ft) & (polish | (drop <= 0.1 * pred))
+        within = None
         if inside is not None:
-            ok &= inside(trial)
+            within = inside(trial)
+            ok &= within
         grow = ok & cut & (drop <= 0.75 * pred)
         if ok.all():  # the usual case, in fewer operations
             if grow.any():
@@ -252,6 +255,9 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
                 steps.append((take, trial[ok]))
                 taken[take] += 1
             stuck = ~ok & (radius[idx] < 1e-13)
+            if within is not None:  # pressed against the edge of the allowed region, far from
+                # any stationary point: the descent would creep up to the edge geometrically
+                stuck |= ~within & (radius[idx] < _PINNED) & (newton > _PINNED_NEWTON)
             flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(fi)))
             ended = (ok & polish & (newton <= _DONE)) | stuck | flat
         if ended.any():
