@@ -75,13 +75,19 @@ class Fit:
 # --- the descent ---------------------------------------------------------------------------
 def _unit_lengths(theta: np.ndarray) -> np.ndarray:
     """One unit in (μ, log σ) at θ: σ for the mean, 1 for log σ."""
-    return np.stack([np.exp(theta[:, 1]), np.ones(len(theta))], axis=1)
+    out = np.ones_like(theta)
+    np.exp(theta[:, 1], out=out[:, 0])
+    return out
+
+
+_LOG_SCALES = math.log(MIN_SCALE), math.log(MAX_SCALE)
 
 
 def _allowed(theta: np.ndarray) -> np.ndarray:
     """θ (centred) of a Gaussian inside the allowed ranges, with room for the centring shift."""
+    s = theta[:, 1]
     return ((np.abs(theta[:, 0]) <= 2 * MAX_ABS_LOCATION)
-            & (theta[:, 1] >= math.log(MIN_SCALE)) & (theta[:, 1] <= math.log(MAX_SCALE)))
+            & (s >= _LOG_SCALES[0]) & (s <= _LOG_SCALES[1]))
 
 
 def _descend(direction: str, p: Mixture, theta0: np.ndarray) -> Descent:

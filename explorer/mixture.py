@@ -24,6 +24,7 @@ from explorer.components import (
     Normal,
     StudentT,
     check_real,
+    normal_log_derivs,
 )
 from explorer.quadrature import integrate
 
@@ -32,13 +33,15 @@ _NEGLIGIBLE = 40.0
 _COARSE_OFFSETS = np.array([-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0])
 
 
-def _logsumexp0(logs: np.ndarray) -> np.ndarray:
+def _logsumexp0(logs: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """log Σ exp over axis 0, by hand (3× faster than scipy's on the landscape's arrays); where
-    every term is −inf (x = ±inf) the shift is 0 and the result log 0 = −inf, never nan."""
+    every term is −inf (x = ±inf) the shift is 0 and the result log 0 = −inf, never nan.
+    ``overwrite``: ``logs`` is a scratch array the work may be done in."""
     top = logs.max(axis=0)
-    top = np.where(np.isfinite(top), top, 0.0)
+    top[~np.isfinite(top)] = 0.0
+    shifted = np.subtract(logs, top, out=logs if overwrite else None)
     with np.errstate(divide="ignore"):
-        return top + np.log(np.exp(logs - top).sum(axis=0))
+        return top + np.log(np.exp(shifted, out=shifted).sum(axis=0))
 
 
 def _xlogx_from_log(logp: np.ndarray) -> np.ndarray:
@@ -134,9 +137,17 @@ class Mixture:
     def _weighted_logs(self, x: np.ndarray) -> np.ndarray:
         if self._normal_params is not None:
             const, mean, std = self._normal_params
-            z = (x - mean) / std
-            return const - 0.5 * z * z
-        return np.stack([lw + c.logpdf(x) for lw, c in self._active])
+            z = np.subtract(x, mean)  # in place from here: one array of components × points
+            z /= std
+            z *= z
+            z *= -0.5
+            z += const
+            return z
+        out = np.empty((len(self._active), x.size))
+        for row, (lw, c) in zip(out, self._active, strict=True):
+            row[:] = c.logpdf(x)
+            row += lw
+        return out
 
     def _score_terms(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each component's d/dx and d²/dx² logpdf at x, stacked (components × points)."""
@@ -153,7 +164,7 @@ class Mixture:
             lw, c = self._active[0]
             return c.logpdf(x)
         # components × points on the flattened input, reshaped back: any input shape, scalars too
-        return _logsumexp0(self._weighted_logs(x.ravel())).reshape(x.shape)
+        return _logsumexp0(self._weighted_logs(x.ravel()), overwrite=True).reshape(x.shape)
 
     def pdf(self, x):
         return np.exp(self.logpdf(x))
@@ -179,23 +190,7 @@ class Mixture:
         return lp.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
     def _normal_log_derivs(self, x: np.ndarray):
-        """log_derivs of a Normal mixture in a dozen passes over components × points (it is the
-        inner loop of every reverse fit): the scores first, the log-densities from them, and the
-        responsibility-weighted sums as einsums divided by the total afterwards."""
-        const, mean, std = self._normal_params
-        ivar = 1.0 / (std * std)
-        d1s = (mean - x) * ivar
-        sq = d1s * d1s
-        logs = sq * (-0.5 * std * std)
-        logs += const
-        top = logs.max(axis=0)
-        logs -= top
-        e = np.exp(logs, out=logs)
-        total = e.sum(axis=0)
-        d1 = np.einsum("kn,kn->n", e, d1s) / total
-        sq -= ivar
-        d2 = np.einsum("kn,kn->n", e, sq) / total - d1 * d1
-        return top + np.log(total), d1, d2
+        return normal_log_derivs(x, *self._normal_params)
 
     def dlogpdf(self, x):
         return self.log_derivs(x)[1]

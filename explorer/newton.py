@@ -120,25 +120,33 @@ def _newton_steps_2(g, h, d, radius):
     angle = 0.5 * np.arctan2(2.0 * b, a - c)
     cs, sn = np.cos(angle), np.sin(angle)  # (cs, sn) belongs to hi, (−sn, cs) to lo
     g_lo, g_hi = cs * gs1 - sn * gs0, cs * gs0 + sn * gs1
-    floor = 1e-12 * np.maximum(np.abs(hi), 1e-300)
+    floor = np.maximum(np.abs(hi), 1e-300)
+    floor *= 1e-12
     positive = lo > floor
     s_lo = -g_lo / np.maximum(np.abs(lo), floor)
     s_hi = -g_hi / np.maximum(np.abs(hi), floor)
     newton = np.hypot(s_lo, s_hi)
-    flat = ~positive & (np.abs(s_lo) < 0.5 * radius)
-    s_lo = np.where(flat, -np.copysign(0.5 * radius, g_lo), s_lo)
+    half = 0.5 * radius
+    flat = ~positive & (np.abs(s_lo) < half)
+    if flat.any():
+        s_lo = np.where(flat, -np.copysign(half, g_lo), s_lo)
     ss0, ss1 = cs * s_hi - sn * s_lo, sn * s_hi + cs * s_lo
     length = np.hypot(ss0, ss1)
     cut = length > radius
-    shrink = np.where(cut, radius / np.maximum(length, 1e-300), 1.0)
-    ss0, ss1 = ss0 * shrink, ss1 * shrink
+    if cut.any():
+        shrink = np.where(cut, radius / np.maximum(length, 1e-300), 1.0)
+        ss0 *= shrink
+        ss1 *= shrink
+        length = np.minimum(length, radius)
     pred = gs0 * ss0 + gs1 * ss1 + 0.5 * (a * ss0 * ss0 + 2.0 * b * ss0 * ss1 + c * ss1 * ss1)
-    step = np.stack([ss0 * d0, ss1 * d1], axis=1)
-    return step, newton, positive, pred, np.minimum(length, radius), cut
+    step = np.empty_like(g)
+    np.multiply(ss0, d0, out=step[:, 0])
+    np.multiply(ss1, d1, out=step[:, 1])
+    return step, newton, positive, pred, length, cut
 
 
 def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = MAX_STEPS,
-            merge: bool = True, coarse=None, exact: float = _EXACT) -> Descent:
+            merge: bool = True, coarse=None, exact: float = _EXACT, groups=None) -> Descent:
     """Descents from the K starts θ0 (K, n).
 
     ``objective(θ)`` returns f (K,), g (K, n), h (K, n, n) for a (K, n) array; ``scale(θ)`` the
@@ -149,14 +157,22 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
     where the approximation is good), which alone decides every certificate.  A descent whose
     Newton step is below ``exact`` ends there (the objective's rounding decides how short a step
     still means anything: the default suits an objective exact to a few ulps).
+    ``groups`` (optional, (K,) ints): the rows belong to different problems (a sweep's
+    targets, one descent per start and target in one batch): ``objective(θ, groups)``,
+    ``coarse`` and ``inside`` then get each row's group too, and only descents of one group
+    merge.
     """
     theta0 = np.array(theta0, dtype=float)
+    if groups is not None:
+        groups = np.asarray(groups)
     if coarse is None:
-        return _descend(objective, theta0, scale, inside, max_steps, merge, exact=exact)
+        return _descend(objective, theta0, scale, inside, max_steps, merge, exact=exact,
+                        groups=groups)
     steer = _descend(coarse, theta0, scale, inside, max_steps, merge, exact=_POLISH,
-                     certify=False)
-    back, ends = _distinct_ends(steer.theta, scale)
-    fine = _descend(objective, ends, scale, inside, max_steps, merge, exact=exact)
+                     certify=False, groups=groups)
+    back, ends, end_groups = _distinct_ends(steer.theta, scale, groups)
+    fine = _descend(objective, ends, scale, inside, max_steps, merge, exact=exact,
+                    groups=end_groups)
 
     def paths():
         before, after = steer.visited, fine.visited
@@ -167,32 +183,39 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
                    fine.certified[back], paths)
 
 
-def _distinct_ends(theta: np.ndarray, scale) -> tuple[np.ndarray, np.ndarray]:
-    """(for each row, which distinct point; the distinct points): rows within ``_SAME_END``
-    (scaled) of an earlier one are that one (descents that ended on one minimum, merged or
-    not, go on as one)."""
+def _distinct_ends(theta: np.ndarray, scale, groups=None):
+    """(for each row, which distinct point; the distinct points; their groups): rows within
+    ``_SAME_END`` (scaled) of an earlier one of their group are that one (descents that ended
+    on one minimum, merged or not, go on as one)."""
     points = (theta / scale(theta)).tolist()
-    firsts: list[int] = []
+    keys = [0] * len(points) if groups is None else groups.tolist()
+    firsts: dict = {}  # group -> [(row, its distinct index)]
+    n_distinct: list[int] = []
     back = []
     for i, a in enumerate(points):
-        n = next((n for n, j in enumerate(firsts) if max(abs(a[0] - points[j][0]),
-                                                          abs(a[1] - points[j][1])) <= _SAME_END),
+        mine = firsts.setdefault(keys[i], [])
+        n = next((n for j, n in mine if max(abs(a[0] - points[j][0]),
+                                            abs(a[1] - points[j][1])) <= _SAME_END),
                  None) if len(a) == 2 else None
         if n is None:
-            n = len(firsts)
-            firsts.append(i)
+            n = len(n_distinct)
+            n_distinct.append(i)
+            mine.append((i, n))
         back.append(n)
-    return np.array(back), theta[firsts]
+    return (np.array(back), theta[n_distinct],
+            None if groups is None else groups[n_distinct])
 
 
 def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
-             certify=True) -> Descent:
+             certify=True, groups=None) -> Descent:
     """The descents of :func:`descend` on one objective; a descent whose Newton step is below
     ``exact`` (positive-definite Hessian) ends where it is, without another evaluation.  Without
     ``certify`` only θ, f, g, h and the paths are filled in (a steering run)."""
+    if groups is not None:  # the problems of the rows: the functions get each row's group
+        objective, inside = _with_groups(objective, inside, groups)
     theta = theta0.copy()
     k = len(theta)
-    f, g, h = objective(theta)
+    f, g, h = objective(theta) if groups is None else objective(theta, np.arange(k))
     radius = np.ones(k)
     steps: list[tuple[np.ndarray, np.ndarray]] = []
     active = np.ones(k, dtype=bool)
@@ -214,7 +237,8 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
                 done = np.flatnonzero(finished)
                 _merge(np.concatenate([theta[done] / scale(theta[done]),
                                        (th[ready] + step[ready]) / d[ready]]),
-                       np.concatenate([done, idx[ready]]), done.size, active, merged, taken)
+                       np.concatenate([done, idx[ready]]), done.size, active, merged, taken,
+                       groups)
                 go = active[idx]  # merged this step: ended, in its partner
         there = positive & (newton <= exact)
         if go is not None:
@@ -230,13 +254,13 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
                 continue
         polish = positive & (newton <= _POLISH)
         trial = th + step
-        ft, gt, ht = objective(trial)
+        ft, gt, ht = objective(trial) if groups is None else objective(trial, idx)
         fi = f[idx]
         drop = ft - fi
         ok = np.isfinite(ft) & (polish | (drop <= 0.1 * pred))
         within = None
         if inside is not None:
-            within = inside(trial)
+            within = inside(trial) if groups is None else inside(trial, idx)
             ok &= within
         grow = ok & cut & (drop <= 0.75 * pred)
         if ok.all():  # the usual case, in fewer operations
@@ -278,22 +302,46 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
     _, newton, positive, _, _, _ = newton_steps(g, h, d, np.ones(k))
     certified = positive & (newton <= STEP_TOL)
     if inside is not None:
-        certified &= inside(theta)
+        certified &= inside(theta) if groups is None else inside(theta, np.arange(k))
     return Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive, certified,
                    _paths(theta0, steps, joins))
 
 
-def _merge(points, rows, n_done, active, merged, taken) -> None:
+def _with_groups(objective, inside, groups):
+    """The objective and ``inside`` of grouped rows as functions of (θ, row indices)."""
+    def fn(theta, rows):
+        return objective(theta, groups[rows])
+
+    def within(theta, rows):
+        return inside(theta, groups[rows])
+
+    return fn, None if inside is None else within
+
+
+def _merge(points, rows, n_done, active, merged, taken, groups=None) -> None:
     """Stop a descent whose Newton step leads to within ``_MERGE_DISTANCE`` (scaled ``points``)
     of a minimum already reached (the first ``n_done`` rows) or of where an earlier descent's
-    step leads: the same minimum."""
+    step leads, in its group: the same minimum."""
     if rows.size < 2:
         return
-    gap = np.abs(points[:, None, :] - points[None, :, :]).max(axis=2)
-    for b in range(max(n_done, 1), rows.size):
-        close = [a for a in np.flatnonzero(gap[b, :b] <= _MERGE_DISTANCE)
-                 if a < n_done or active[rows[a]]]
-        if close:
-            a = rows[close[0]]
+    key = np.zeros(rows.size, dtype=int) if groups is None else groups[rows]
+    order = np.argsort(key, kind="stable")  # each group's rows together, in their order
+    ks, ps = key[order], points[order]
+    pairs = []  # (later row, earlier row) within _MERGE_DISTANCE, both of one group
+    for o in range(1, rows.size):
+        same = ks[o:] == ks[:-o]
+        if not same.any():  # groups are contiguous: none is larger than o
+            break
+        if ps.shape[1] == 2:  # the usual case, without a reduction over a short axis
+            gap = np.maximum(np.abs(ps[o:, 0] - ps[:-o, 0]), np.abs(ps[o:, 1] - ps[:-o, 1]))
+        else:
+            gap = np.abs(ps[o:] - ps[:-o]).max(axis=1)
+        i = np.flatnonzero(same & (gap <= _MERGE_DISTANCE))
+        pairs += zip(order[i + o].tolist(), order[i].tolist(), strict=True)
+    for b, a in sorted(pairs):  # each later row, its earlier ones first
+        if b < n_done or not active[rows[b]]:
+            continue  # a minimum already reached, or merged just now
+        if a < n_done or active[rows[a]]:
+            a = rows[a]
             active[rows[b]] = False
             merged[int(rows[b])] = (int(a), int(taken[a]))
