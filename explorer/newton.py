@@ -17,7 +17,12 @@ per start, each with its own trust radius, in coordinates scaled to the current 
   steps below 0.05 that lead to within 1 % of a unit of each other) continue as one;
 * optionally a cheaper approximation of the objective steers the descents to its own minima
   (Newton step below 1e-6); from each distinct end point a descent on the objective itself
-  follows (usually one or two evaluations), and it alone decides the certificate.
+  follows (usually one or two evaluations), and it alone decides the certificate;
+* a descent whose step leaves the allowed region while its radius is already below 0.01 and its
+  Newton step above 1 (pressed against the edge, far from any stationary point: D_α's finite
+  region, say) ends there, uncertified, rather than creeping up to the edge geometrically;
+* optionally the rows are of different problems (``groups``: a sweep's targets, one batch):
+  the objective gets each row's group, and only descents of one group merge.
 
 The work per step is a few dozen numpy operations on arrays of the unfinished starts (the 2 × 2
 eigen-decomposition in closed form), so that a fit costs a handful of vectorised evaluations of
@@ -324,20 +329,11 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None) -> None:
     step leads, in its group: the same minimum."""
     if rows.size < 2:
         return
-    key = np.zeros(rows.size, dtype=int) if groups is None else groups[rows]
-    order = np.argsort(key, kind="stable")  # each group's rows together, in their order
-    ks, ps = key[order], points[order]
-    pairs = []  # (later row, earlier row) within _MERGE_DISTANCE, both of one group
-    for o in range(1, rows.size):
-        same = ks[o:] == ks[:-o]
-        if not same.any():  # groups are contiguous: none is larger than o
-            break
-        if ps.shape[1] == 2:  # the usual case, without a reduction over a short axis
-            gap = np.maximum(np.abs(ps[o:, 0] - ps[:-o, 0]), np.abs(ps[o:, 1] - ps[:-o, 1]))
-        else:
-            gap = np.abs(ps[o:] - ps[:-o]).max(axis=1)
-        i = np.flatnonzero(same & (gap <= _MERGE_DISTANCE))
-        pairs += zip(order[i + o].tolist(), order[i].tolist(), strict=True)
+    if groups is None:  # one problem: every pair, as one matrix (a handful of rows)
+        near = np.tril(_gap(points[:, None, :], points[None, :, :]) <= _MERGE_DISTANCE, -1)
+        pairs = zip(*(a.tolist() for a in np.nonzero(near)), strict=True)
+    else:
+        pairs = _group_pairs(points, groups[rows])
     for b, a in sorted(pairs):  # each later row, its earlier ones first
         if b < n_done or not active[rows[b]]:
             continue  # a minimum already reached, or merged just now
@@ -345,3 +341,26 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None) -> None:
             a = rows[a]
             active[rows[b]] = False
             merged[int(rows[b])] = (int(a), int(taken[a]))
+
+
+def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The largest coordinate difference of points a and b (broadcast; last axis: coordinates),
+    for two coordinates without a reduction over a short axis."""
+    if a.shape[-1] == 2:
+        return np.maximum(np.abs(a[..., 0] - b[..., 0]), np.abs(a[..., 1] - b[..., 1]))
+    return np.abs(a - b).max(axis=-1)
+
+
+def _group_pairs(points: np.ndarray, key: np.ndarray) -> list[tuple[int, int]]:
+    """(later row, earlier row) of the pairs of one group within ``_MERGE_DISTANCE``: each
+    group's rows sorted together, compared at offsets 1, 2, … up to the largest group."""
+    order = np.argsort(key, kind="stable")  # each group's rows together, in their order
+    ks, ps = key[order], points[order]
+    pairs: list[tuple[int, int]] = []
+    for o in range(1, key.size):
+        same = ks[o:] == ks[:-o]
+        if not same.any():  # groups are contiguous: none is larger than o
+            break
+        i = np.flatnonzero(same & (_gap(ps[o:], ps[:-o]) <= _MERGE_DISTANCE))
+        pairs += zip(order[i + o].tolist(), order[i].tolist(), strict=True)
+    return pairs

@@ -8,6 +8,13 @@ optimum nearest to its branch's last point continues that branch; a branch whose
 ends uncertified, or on an optimum another branch continues, dies (its Hessian's smallest
 eigenvalue heads to 0 there); an optimum no branch continues is a birth.  A switch is where the
 global optimum passes from one branch to another.
+
+The descents of all values run as batches (rows grouped by value, :func:`explorer.newton.descend`
+with ``groups``): every value's multi-start at once, then every value's warm starts, in passes
+until no optimum is new (a branch that only continuation finds takes one pass per value); the
+branches are then joined value by value from those results.  Targets that are Normal mixtures
+with one number of components are evaluated as one vectorised family
+(:func:`explorer.objectives.family_reverse_objective`): one call per step for all values.
 """
 
 from __future__ import annotations
@@ -203,15 +210,14 @@ def _recentred(ends, optima: list[int], c0: float, c1: float) -> np.ndarray:
 
 
 def _scan(points: list, objective: str):
-    """One pass over the values: each point's warm starts (from the previous point's optima)
-    and its ends (θ, f, h, certified; warm rows first, in the order of those optima, then the
-    multi-start), from the descents done so far; and the warm starts not yet descended.  A
-    start not yet descended is left out of its point's ends (a later pass adds it)."""
-    starts_at, ends_at, need = [], [], []
+    """One pass over the values: each point's ends (θ, f, h, certified; its warm starts' rows
+    first, in the order of the previous point's optima they start from, then the multi-start's),
+    from the descents done so far, and the warm starts not yet descended (left out of their
+    point's ends until a later pass adds them)."""
+    ends_at, need = [], []
     for j, pt in enumerate(points):
         prev = points[j - 1] if j else None
         if pt is None:
-            starts_at.append(None)
             ends_at.append(None)
             continue
         starts = np.empty((0, 2))
@@ -228,9 +234,8 @@ def _scan(points: list, objective: str):
         if missing:
             need.append((j, np.array(missing)))
         parts.append(pt.multi)
-        starts_at.append(starts)
         ends_at.append(tuple(np.concatenate([e[n] for e in parts]) for n in range(4)))
-    return starts_at, ends_at, need
+    return ends_at, need
 
 
 def sweep(p, parameter: str, values, objective: str = "reverse", alpha: float = 0.5,
@@ -257,22 +262,46 @@ def sweep(p, parameter: str, values, objective: str = "reverse", alpha: float = 
     family = None
     if objective == "reverse" and all(pt is not None for pt in points):
         family = normal_family([pt.pm.centred[1] for pt in points])
+    if family is None:  # target by target: warm and multi-start rows as one descent
+        return _join(parameter, values, objective, points, _one_by_one(points, objective))
     todo = [(j, _starts(pt, objective)) for j, pt in enumerate(points) if pt is not None]
     done = iter(_batch(points, objective, todo, family))
     for j, th in todo:
-        points[j].multi = next(done) if len(th) else (np.empty((0, 2)), np.empty(0),
-                                                      np.empty((0, 2, 2)),
-                                                      np.empty(0, dtype=bool))
-    while True:  # each pass descends the warm starts the previous one found new
-        starts_at, ends_at, need = _scan(points, objective)
+        points[j].multi = next(done) if len(th) else _NONE
+    for _ in range(2 * len(values) + 4):  # each pass descends the warm starts found new
+        ends_at, need = _scan(points, objective)
         if not need:
             break
         for (j, th), res in zip(need, _batch(points, objective, need, family), strict=True):
             points[j].warm += [(st, tuple(a[i:i + 1] for a in res)) for i, st in enumerate(th)]
-    return _join(parameter, values, objective, points, starts_at, ends_at)
+    else:  # every pass adds an optimum no earlier one had: this cannot go on
+        raise RuntimeError("sweep: the continuation did not settle")
+    return _join(parameter, values, objective, points, ends_at)
 
 
-def _join(parameter, values, objective, points, starts_at, ends_at) -> Sweep:
+_NONE = (np.empty((0, 2)), np.empty(0), np.empty((0, 2, 2)), np.empty(0, dtype=bool))
+
+
+def _one_by_one(points: list, objective: str) -> list:
+    """The ends of :func:`_scan`, value after value: each value's warm starts (from the previous
+    value's optima) and multi-start descend together (where evaluating many targets at once
+    saves nothing: each is its own call)."""
+    ends_at: list = []
+    for j, pt in enumerate(points):
+        prev = points[j - 1] if j else None
+        if pt is None:
+            ends_at.append(None)
+            continue
+        warm = np.empty((0, 2))
+        if prev is not None:
+            back = ends_at[j - 1]
+            warm = _starts(pt, objective, _recentred(back, _optima(back), prev.c, pt.c))
+        done = _batch(points, objective, [(j, np.concatenate([warm, _starts(pt, objective)]))])
+        ends_at.append(done[0] if done else _NONE)
+    return ends_at
+
+
+def _join(parameter, values, objective, points, ends_at) -> Sweep:
     """The branches, value by value: a warm start that ends, certified, on an optimum within
     ``_JUMP`` of its branch's last point continues that branch (nearest first); a branch
     without one dies; an optimum no branch continues is a birth."""
