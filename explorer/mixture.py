@@ -155,8 +155,10 @@ class Mixture:
             _, mean, std = self._normal_params
             ivar = 1.0 / (std * std)
             return (mean - x) * ivar, np.broadcast_to(-ivar, (len(ivar), x.size))
-        return (np.stack([c.dlogpdf(x) for _, c in self._active]),
-                np.stack([c.d2logpdf(x) for _, c in self._active]))
+        d1s, d2s = np.empty((2, len(self._active), x.size))
+        for a, b, (_, c) in zip(d1s, d2s, self._active, strict=True):
+            a[:], b[:] = c.dlogpdf(x), c.d2logpdf(x)
+        return d1s, d2s
 
     def logpdf(self, x):
         x = np.asarray(x, dtype=float)
@@ -180,13 +182,15 @@ class Mixture:
             return tuple(a.reshape(shape) for a in self._normal_log_derivs(x))
         logs = self._weighted_logs(x)
         top = logs.max(axis=0)
-        e = np.exp(logs - top)
+        logs -= top
+        e = np.exp(logs, out=logs)  # the terms over the largest: bounded, never densities
         total = e.sum(axis=0)
         lp = top + np.log(total)
-        resp = e / total  # responsibilities: ratios of bounded terms, never of densities
-        d1s, d2s = self._score_terms(x)
-        d1 = (resp * d1s).sum(axis=0)
-        d2 = (resp * (d2s + d1s * d1s)).sum(axis=0) - d1 * d1
+        d1s, d2s = self._score_terms(x)  # fresh arrays: worked on in place
+        d1 = np.einsum("kn,kn->n", e, d1s) / total  # responsibility-weighted sums
+        d1s *= d1s
+        d2s += d1s
+        d2 = np.einsum("kn,kn->n", e, d2s) / total - d1 * d1
         return lp.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
     def _normal_log_derivs(self, x: np.ndarray):

@@ -16,8 +16,9 @@ per start, each with its own trust radius, in coordinates scaled to the current 
 * two descents that reach the same convex neighbourhood (both Hessians positive definite, Newton
   steps below 0.05 that lead to within 1 % of a unit of each other) continue as one;
 * optionally a cheaper approximation of the objective steers the descents to its own minima
-  (Newton step below 1e-6); from each distinct end point a descent on the objective itself
-  follows (usually one or two evaluations), and it alone decides the certificate;
+  (Newton step below 1e-6, at most 20 steps); from each distinct end point a descent on the
+  objective itself follows (usually one or two evaluations), and it alone decides the
+  certificate;
 * a descent whose step leaves the allowed region while its radius is already below 0.01 and its
   Newton step above 1 (pressed against the edge, far from any stationary point: D_α's finite
   region, say) ends there, uncertified, rather than creeping up to the edge geometrically;
@@ -45,6 +46,10 @@ MAX_STEPS = 200
 _POLISH, _DONE = 1e-6, 1e-8
 _MAX_RADIUS = 8.0
 _PINNED, _PINNED_NEWTON = 1e-2, 1.0
+# a steering descent that has not reached the coarse rule's minimum in this many steps is
+# crawling (a rule too rough for the target: spikes narrower than q's panels): the objective
+# itself takes over from where it is
+_STEER_STEPS = 20
 _MERGE_DISTANCE, _MERGE_NEWTON = 0.01, 0.05
 _SAME_END = 1e-5  # coarse end points this close (scaled) are one minimum of the coarse rule
 # a Newton step this short is the minimum to working precision: no further evaluation
@@ -173,8 +178,8 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
     if coarse is None:
         return _descend(objective, theta0, scale, inside, max_steps, merge, exact=exact,
                         groups=groups)
-    steer = _descend(coarse, theta0, scale, inside, max_steps, merge, exact=_POLISH,
-                     certify=False, groups=groups)
+    steer = _descend(coarse, theta0, scale, inside, min(max_steps, _STEER_STEPS), merge,
+                     exact=_POLISH, certify=False, groups=groups)
     back, ends, end_groups = _distinct_ends(steer.theta, scale, groups)
     fine = _descend(objective, ends, scale, inside, max_steps, merge, exact=exact,
                     groups=end_groups)
@@ -329,11 +334,12 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None) -> None:
     step leads, in its group: the same minimum."""
     if rows.size < 2:
         return
-    if groups is None:  # one problem: every pair, as one matrix (a handful of rows)
+    mine = None if groups is None else groups[rows]
+    if mine is None or (mine == mine[0]).all():  # one problem: every pair as one matrix
         near = np.tril(_gap(points[:, None, :], points[None, :, :]) <= _MERGE_DISTANCE, -1)
         pairs = zip(*(a.tolist() for a in np.nonzero(near)), strict=True)
     else:
-        pairs = _group_pairs(points, groups[rows])
+        pairs = _group_pairs(points, mine)
     for b, a in sorted(pairs):  # each later row, its earlier ones first
         if b < n_done or not active[rows[b]]:
             continue  # a minimum already reached, or merged just now
