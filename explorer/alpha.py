@@ -167,6 +167,8 @@ def alpha_objective(p: Mixture, theta: np.ndarray, alpha: float, derivatives: bo
         lo = np.fmin(np.nanmin(extra, axis=1, initial=np.inf), mu + Q_OFFSETS[0] * sigma)
         hi = np.fmax(np.nanmax(extra, axis=1, initial=-np.inf), mu + Q_OFFSETS[-1] * sigma)
     x, w, row = reverse_nodes(p, mu, sigma, extra=extra, lo=lo, hi=hi)
+    keep = w > 0  # not the rows' padding (empty panels, a quarter of the nodes): they add 0
+    x, w, row = x[keep], w[keep], row[keep]
     z = (x - mu[row]) / sigma[row]
     lq = -0.5 * z * z - s[row] - 0.5 * LOG_2PI
     lp = p.logpdf(x)

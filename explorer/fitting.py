@@ -75,13 +75,19 @@ class Fit:
 # --- the descent ---------------------------------------------------------------------------
 def _unit_lengths(theta: np.ndarray) -> np.ndarray:
     """One unit in (μ, log σ) at θ: σ for the mean, 1 for log σ."""
-    return np.stack([np.exp(theta[:, 1]), np.ones(len(theta))], axis=1)
+    out = np.ones_like(theta)
+    np.exp(theta[:, 1], out=out[:, 0])
+    return out
+
+
+_LOG_SCALES = math.log(MIN_SCALE), math.log(MAX_SCALE)
 
 
 def _allowed(theta: np.ndarray) -> np.ndarray:
     """θ (centred) of a Gaussian inside the allowed ranges, with room for the centring shift."""
+    s = theta[:, 1]
     return ((np.abs(theta[:, 0]) <= 2 * MAX_ABS_LOCATION)
-            & (theta[:, 1] >= math.log(MIN_SCALE)) & (theta[:, 1] <= math.log(MAX_SCALE)))
+            & (s >= _LOG_SCALES[0]) & (s <= _LOG_SCALES[1]))
 
 
 def _descend(direction: str, p: Mixture, theta0: np.ndarray) -> Descent:
@@ -118,11 +124,11 @@ def _theta(starts: list[Normal], c: float) -> np.ndarray:
     return np.array([[st.mean - c, math.log(st.std)] for st in starts])
 
 
-def _default_start(p: Mixture) -> Normal:
-    """The heaviest component's location and scale (where a user would start by hand)."""
-    i = int(np.argmax(p.weights))
-    comp = p.components[i]
-    return Normal(comp.loc, comp.scale)
+def _forward_start(p: Mixture) -> Normal:
+    """p's moment-matched Gaussian (the forward optimum in closed form; p's variance is finite
+    wherever a forward fit exists): the descent only certifies it, with one evaluation."""
+    sd = min(max(math.sqrt(p.variance), MIN_SCALE), MAX_SCALE)
+    return Normal(min(max(p.mean, -MAX_ABS_LOCATION), MAX_ABS_LOCATION), sd)
 
 
 def reverse_starts(p: Mixture) -> list[Normal]:
@@ -176,9 +182,10 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
                  alpha: float | None = None, covariance: str | None = None) -> Fit:
     """Fit N(μ, σ²) to ``p`` by minimising KL(p‖q) ("forward") or KL(q‖p) ("reverse").
 
-    Forward: a descent from ``init`` (default: the heaviest component) to the unique optimum,
-    moment matching.  Reverse without ``init``: the best of all distinct certified local optima,
-    with ``local_optima`` listing them best first.  Reverse with ``init``: the local optimum
+    Forward: a descent from ``init`` to the unique optimum, moment matching; without ``init``
+    the start is p's moment-matched Gaussian itself, certified where it stands (no step).
+    Reverse without ``init``: the best of all distinct certified local optima, with
+    ``local_optima`` listing them best first.  Reverse with ``init``: the local optimum
     reached from that start.  Raises :class:`NoFiniteFitError` when every Gaussian has infinite
     KL (forward, ν ≤ 2).  Check ``is_minimum`` before presenting ``q`` as an optimum.
     "alpha": Minka's D_α(p‖q) (``alpha=`` required; :mod:`explorer.alpha`), every local optimum
@@ -209,7 +216,7 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
             raise NoFiniteFitError(f"forward KL has no finite Gaussian fit: {reason}")
     c, pc = pm.centred
     if direction == "forward" or init is not None:
-        start = init or _default_start(pm)
+        start = init or _forward_start(pm)
         fit = _fit(direction, _descend(direction, pc, _theta([start], c)), 0, start, c)
         return replace(fit, local_optima=(fit,) if fit.is_minimum else ())
     starts = reverse_starts(pm)

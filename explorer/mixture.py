@@ -24,6 +24,7 @@ from explorer.components import (
     Normal,
     StudentT,
     check_real,
+    normal_log_derivs,
 )
 from explorer.quadrature import integrate
 
@@ -32,13 +33,15 @@ _NEGLIGIBLE = 40.0
 _COARSE_OFFSETS = np.array([-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0])
 
 
-def _logsumexp0(logs: np.ndarray) -> np.ndarray:
+def _logsumexp0(logs: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """log Σ exp over axis 0, by hand (3× faster than scipy's on the landscape's arrays); where
-    every term is −inf (x = ±inf) the shift is 0 and the result log 0 = −inf, never nan."""
+    every term is −inf (x = ±inf) the shift is 0 and the result log 0 = −inf, never nan.
+    ``overwrite``: ``logs`` is a scratch array the work may be done in."""
     top = logs.max(axis=0)
-    top = np.where(np.isfinite(top), top, 0.0)
+    top[~np.isfinite(top)] = 0.0
+    shifted = np.subtract(logs, top, out=logs if overwrite else None)
     with np.errstate(divide="ignore"):
-        return top + np.log(np.exp(logs - top).sum(axis=0))
+        return top + np.log(np.exp(shifted, out=shifted).sum(axis=0))
 
 
 def _xlogx_from_log(logp: np.ndarray) -> np.ndarray:
@@ -134,9 +137,17 @@ class Mixture:
     def _weighted_logs(self, x: np.ndarray) -> np.ndarray:
         if self._normal_params is not None:
             const, mean, std = self._normal_params
-            z = (x - mean) / std
-            return const - 0.5 * z * z
-        return np.stack([lw + c.logpdf(x) for lw, c in self._active])
+            z = np.subtract(x, mean)  # in place from here: one array of components × points
+            z /= std
+            z *= z
+            z *= -0.5
+            z += const
+            return z
+        out = np.empty((len(self._active), x.size))
+        for row, (lw, c) in zip(out, self._active, strict=True):
+            row[:] = c.logpdf(x)
+            row += lw
+        return out
 
     def _score_terms(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each component's d/dx and d²/dx² logpdf at x, stacked (components × points)."""
@@ -144,8 +155,10 @@ class Mixture:
             _, mean, std = self._normal_params
             ivar = 1.0 / (std * std)
             return (mean - x) * ivar, np.broadcast_to(-ivar, (len(ivar), x.size))
-        return (np.stack([c.dlogpdf(x) for _, c in self._active]),
-                np.stack([c.d2logpdf(x) for _, c in self._active]))
+        d1s, d2s = np.empty((2, len(self._active), x.size))
+        for a, b, (_, c) in zip(d1s, d2s, self._active, strict=True):
+            a[:], b[:] = c.dlogpdf(x), c.d2logpdf(x)
+        return d1s, d2s
 
     def logpdf(self, x):
         x = np.asarray(x, dtype=float)
@@ -153,7 +166,7 @@ class Mixture:
             lw, c = self._active[0]
             return c.logpdf(x)
         # components × points on the flattened input, reshaped back: any input shape, scalars too
-        return _logsumexp0(self._weighted_logs(x.ravel())).reshape(x.shape)
+        return _logsumexp0(self._weighted_logs(x.ravel()), overwrite=True).reshape(x.shape)
 
     def pdf(self, x):
         return np.exp(self.logpdf(x))
@@ -169,33 +182,19 @@ class Mixture:
             return tuple(a.reshape(shape) for a in self._normal_log_derivs(x))
         logs = self._weighted_logs(x)
         top = logs.max(axis=0)
-        e = np.exp(logs - top)
+        logs -= top
+        e = np.exp(logs, out=logs)  # the terms over the largest: bounded, never densities
         total = e.sum(axis=0)
         lp = top + np.log(total)
-        resp = e / total  # responsibilities: ratios of bounded terms, never of densities
-        d1s, d2s = self._score_terms(x)
-        d1 = (resp * d1s).sum(axis=0)
-        d2 = (resp * (d2s + d1s * d1s)).sum(axis=0) - d1 * d1
+        d1s, d2s = self._score_terms(x)  # fresh arrays: worked on in place
+        d1 = np.einsum("kn,kn->n", e, d1s) / total  # responsibility-weighted sums
+        d1s *= d1s
+        d2s += d1s
+        d2 = np.einsum("kn,kn->n", e, d2s) / total - d1 * d1
         return lp.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
     def _normal_log_derivs(self, x: np.ndarray):
-        """log_derivs of a Normal mixture in a dozen passes over components × points (it is the
-        inner loop of every reverse fit): the scores first, the log-densities from them, and the
-        responsibility-weighted sums as einsums divided by the total afterwards."""
-        const, mean, std = self._normal_params
-        ivar = 1.0 / (std * std)
-        d1s = (mean - x) * ivar
-        sq = d1s * d1s
-        logs = sq * (-0.5 * std * std)
-        logs += const
-        top = logs.max(axis=0)
-        logs -= top
-        e = np.exp(logs, out=logs)
-        total = e.sum(axis=0)
-        d1 = np.einsum("kn,kn->n", e, d1s) / total
-        sq -= ivar
-        d2 = np.einsum("kn,kn->n", e, sq) / total - d1 * d1
-        return top + np.log(total), d1, d2
+        return normal_log_derivs(x, *self._normal_params)
 
     def dlogpdf(self, x):
         return self.log_derivs(x)[1]
@@ -295,13 +294,15 @@ class Mixture:
         if not found:
             return np.empty(0), np.empty(0)
         x = np.array([f[0] for f in found])
-        logs = self._weighted_logs(x)
+        with np.errstate(over="ignore"):  # a crossing ~1e200 out (near-twins): no density there
+            logs = self._weighted_logs(x)
         top = logs.max(axis=0)
         ladders, centres = [], []
         spans: dict[int, list[tuple[float, float]]] = {}
         for k, (x0, i, j) in enumerate(found):
             # a crossing of the pair that dominates there (ties with a twin component allowed)
-            if min(logs[i, k], logs[j, k]) < top[k] - 1e-6 * (1.0 + abs(top[k])):
+            if not np.isfinite(top[k]) or (min(logs[i, k], logs[j, k])
+                                           < top[k] - 1e-6 * (1.0 + abs(top[k]))):
                 continue
             ci, cj = self._active[i][1], self._active[j][1]
             slope = abs(float(ci.dlogpdf(x0) - cj.dlogpdf(x0)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer.components import normal_log_derivs
 from explorer.distributions import LOG_2PI, Mixture, Normal
 from explorer.quadrature import ORDER
 
@@ -66,7 +67,7 @@ def reverse_panels(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool =
     range in which p's edges are added instead of ``P_REACH`` sd."""
     k = len(mu)
     m_col = mu[:, None]
-    parts = [m_col + sigma[:, None] * (Q_COARSE if coarse else Q_OFFSETS)]
+    parts = []
     b = p.coarse_log_breakpoints if coarse else p.log_breakpoints
     first = np.searchsorted(b, mu - P_REACH * sigma if lo is None else lo, side="right")
     count = np.searchsorted(b, mu + P_REACH * sigma if hi is None else hi, side="left") - first
@@ -77,6 +78,14 @@ def reverse_panels(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool =
         parts.append(np.where(j < count[:, None], b[take], m_col))
     if extra is not None:
         parts.append(np.where(np.isfinite(extra), extra, m_col))
+    return _panel_nodes(mu, sigma, coarse, parts)
+
+
+def _panel_nodes(mu: np.ndarray, sigma: np.ndarray, coarse: bool, parts: list):
+    """Nodes and weights (K, n) on q's panels merged with the edges ``parts`` (arrays (K, m),
+    padded with μ)."""
+    k = len(mu)
+    parts = [mu[:, None] + sigma[:, None] * (Q_COARSE if coarse else Q_OFFSETS)] + parts
     edges = np.sort(np.concatenate(parts, axis=1), axis=1) if len(parts) > 1 else parts[0]
     half = (0.5 * (edges[:, 1:] - edges[:, :-1]))[:, :, None]
     mid = (0.5 * (edges[:, 1:] + edges[:, :-1]))[:, :, None]
@@ -127,14 +136,24 @@ def reverse_objective(p: Mixture, theta: np.ndarray, derivatives: bool = True,
     mu, s = theta[:, 0], theta[:, 1]
     sigma = np.exp(s)
     x, w = reverse_panels(p, mu, sigma, coarse)
+    if not derivatives:
+        return _reverse_sums(theta, sigma, x, w, lambda x: (p.logpdf(x),), ())
+    return _reverse_sums(theta, sigma, x, w, p.log_derivs, p.d2_atoms())
+
+
+def _reverse_sums(theta, sigma, x, w, log_derivs, atoms):
+    """KL(q‖p) (and its gradient and Hessian where ``log_derivs`` gives d/dx and d²/dx² log p
+    too) from the nodes x, weights w (K, n) of the q's; ``atoms``: the point masses of
+    d²/dx² log p."""
+    mu, s = theta[:, 0], theta[:, 1]
     u = x - mu[:, None]
     z = u / sigma[:, None]
     logq = -0.5 * z * z - (s + 0.5 * LOG_2PI)[:, None]
     wq = w * np.exp(logq)
-
-    if not derivatives:
-        return np.einsum("kn,kn->k", wq, logq - p.logpdf(x)), None, None
-    lp, d1, d2 = p.log_derivs(x)
+    derivs = log_derivs(x)
+    if len(derivs) == 1:
+        return np.einsum("kn,kn->k", wq, logq - derivs[0]), None, None
+    lp, d1, d2 = derivs
     wd1, wd2 = wq * d1, wq * d2
     ud2 = u * wd2
     f = np.einsum("kn,kn->k", wq, logq - lp)
@@ -142,7 +161,7 @@ def reverse_objective(p: Mixture, theta: np.ndarray, derivatives: bool = True,
     e_ud1 = np.einsum("kn,kn->k", u, wd1)
     e_ud2 = ud2.sum(axis=1)
     e_uud2 = np.einsum("kn,kn->k", u, ud2)
-    for x0, mass in p.d2_atoms():
+    for x0, mass in atoms:
         qx = np.exp(-0.5 * ((x0 - mu) / sigma) ** 2 - s - 0.5 * LOG_2PI) * mass
         e_d2 = e_d2 + qx
         e_ud2 = e_ud2 + qx * (x0 - mu)
@@ -154,6 +173,45 @@ def reverse_objective(p: Mixture, theta: np.ndarray, derivatives: bool = True,
     h[:, 0, 0], h[:, 1, 1] = -e_d2, -e_ud1 - e_uud2
     h[:, 0, 1] = h[:, 1, 0] = -e_ud2
     return f, g, h
+
+
+def normal_family(mixtures: list[Mixture]):
+    """What :func:`family_reverse_objective` needs of many Normal mixtures with one number of
+    active components (None if they are not): their parameters (components, T, 1) and their
+    fine and coarse log-breakpoints (T, m), padded with NaN."""
+    params = [m._normal_params for m in mixtures]
+    if any(pr is None for pr in params) or len({pr[0].shape for pr in params}) != 1:
+        return None
+
+    def padded(arrays):
+        out = np.full((len(arrays), max(a.size for a in arrays)), np.nan)
+        for row, a in zip(out, arrays, strict=True):
+            row[:a.size] = a
+        return out
+
+    const, mean, std = (np.stack([pr[i][:, 0] for pr in params], axis=1)[:, :, None]
+                        for i in range(3))
+    return (const, mean, std, padded([m.log_breakpoints for m in mixtures]),
+            padded([m.coarse_log_breakpoints for m in mixtures]))
+
+
+def family_reverse_objective(family, theta: np.ndarray, groups: np.ndarray,
+                             coarse: bool = False):
+    """:func:`reverse_objective` for rows of many Normal mixtures at once (row i on mixture
+    ``groups[i]`` of :func:`normal_family`), on the same rule: q's panels and the mixture's
+    edges within ``P_REACH`` sd (fewer columns padded with μ, i.e. empty panels)."""
+    const, mean, std, fine, rough = family
+    mu, s = theta[:, 0], theta[:, 1]
+    sigma = np.exp(s)
+    edges = (rough if coarse else fine)[groups]
+    with np.errstate(invalid="ignore"):  # NaN padding: never inside
+        keep = ((edges > (mu - P_REACH * sigma)[:, None])
+                & (edges < (mu + P_REACH * sigma)[:, None]))
+    used = keep.any(axis=0)
+    parts = [np.where(keep[:, used], edges[:, used], mu[:, None])] if used.any() else []
+    x, w = _panel_nodes(mu, sigma, coarse, parts)
+    params = const[:, groups], mean[:, groups], std[:, groups]
+    return _reverse_sums(theta, sigma, x, w, lambda x: normal_log_derivs(x, *params), ())
 
 
 OBJECTIVES = {"forward": forward_objective, "reverse": reverse_objective}

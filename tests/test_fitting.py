@@ -63,9 +63,20 @@ def test_forward_fit_of_bimodal_is_moment_matching():
     assert len(fit.local_optima) == 1 and fit.local_optima[0].q == fit.q
 
 
-def test_forward_path_starts_at_heaviest_component_and_descends():
+def test_forward_default_start_is_the_moment_matched_optimum_certified_in_place():
     p = Mixture([Normal(-2, 0.5), Normal(3, 2)], [0.3, 0.7])
     fit = fit_gaussian(p, "forward")
+    mean, var = moments(p)
+    assert fit.path == [fit.start] and fit.iterations == 0 and fit.q == fit.start
+    assert fit.is_minimum and fit.newton_step < 1e-12
+    assert fit.q.mean == pytest.approx(mean, abs=1e-12 * math.sqrt(var))
+    assert fit.q.std == pytest.approx(math.sqrt(var), rel=1e-12)
+    close(fit.kl, ref_kl(p, Normal(mean, math.sqrt(var))))
+
+
+def test_forward_path_from_heaviest_component_descends():
+    p = Mixture([Normal(-2, 0.5), Normal(3, 2)], [0.3, 0.7])
+    fit = fit_gaussian(p, "forward", init=Normal(3, 2))
     assert all(isinstance(q, Normal) for q in fit.path)
     assert fit.path[0] == Normal(3, 2) == fit.start
     assert fit.path[-1] == fit.q and len(fit.path) >= 3
@@ -361,3 +372,16 @@ def test_forward_objective_derivatives_match_quad(quad_reference):
 def test_bad_input_raises_value_error_naming_the_field(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_near_twin_components_put_no_switch_beyond_the_floats():
+    # two Normals 8e-236 apart cross again ~1e234 away, where z² overflows: no switch there
+    # (hypothesis found it: a RuntimeWarning under warnings-as-errors)
+    import warnings
+
+    p = Mixture([Normal(0.0, 1.0)] * 5 + [Normal(8.298611348557758e-236, 1.0)], [2] * 5 + [1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_gaussian(p, "forward")
+    assert fit.is_minimum and fit.q.mean == pytest.approx(0.0, abs=1e-12)
+    assert fit.q.std == pytest.approx(1.0, rel=1e-12)

@@ -65,3 +65,71 @@ def test_width_sweep_and_bad_arguments():
         sweep(p, "colour", [1.0])
     with pytest.raises(ValueError):
         sweep(p, "alpha", [0.5])
+
+
+def test_family_objective_is_each_targets_own_rule():
+    # the batched sweep evaluates all Normal-mixture targets in one call: the same rule, to
+    # rounding, as each target's own reverse objective (what fit_gaussian certifies on)
+    from explorer.objectives import family_reverse_objective, normal_family, reverse_objective
+
+    p = Mixture([Normal(-1, 0.5), Normal(1, 2)], [0.3, 0.7])
+    targets = [target_at(p, "separation", v).centred[1] for v in (0.0, 1.5, 4.0, 9.0)]
+    family = normal_family(targets)
+    rng = np.random.default_rng(5)
+    theta = np.c_[rng.normal(0, 3, 24), rng.normal(0, 0.8, 24)]
+    groups = rng.integers(0, len(targets), 24)
+    for coarse in (False, True):
+        got = family_reverse_objective(family, theta, groups, coarse=coarse)
+        for i, grp in enumerate(groups):
+            want = reverse_objective(targets[grp], theta[i:i + 1], coarse=coarse)
+            assert got[0][i] == pytest.approx(want[0][0], rel=1e-14, abs=1e-15)
+            assert np.allclose(got[1][i], want[1][0], rtol=1e-12, atol=1e-13)
+            assert np.allclose(got[2][i], want[2][0], rtol=1e-12, atol=1e-13)
+    # not a family: a Laplace component, or another number of active components
+    from explorer import Laplace
+
+    assert normal_family([targets[0], Mixture([Laplace(0, 1), Normal(1, 1)])]) is None
+    assert normal_family([targets[0], Mixture([Normal(0, 1)])]) is None
+
+
+def test_grouped_descents_never_merge_across_targets():
+    # two targets whose minima sit at the same θ to within the merge distance: a batched
+    # descent must end each on its own target's minimum (same as descending each alone)
+    from explorer.fitting import _allowed, _unit_lengths
+    from explorer.newton import descend
+    from explorer.objectives import reverse_objective
+
+    targets = [Mixture([Normal(0.0, 1.0)]), Mixture([Normal(0.004, 1.0)])]
+    fns = [lambda th, t=t: reverse_objective(t, th) for t in targets]
+
+    def fn(theta, groups):
+        out = [np.empty(len(theta)), np.empty((len(theta), 2)), np.empty((len(theta), 2, 2))]
+        for g in set(groups.tolist()):
+            rows = groups == g
+            for o, a in zip(out, fns[g](theta[rows]), strict=True):
+                o[rows] = a
+        return tuple(out)
+
+    theta0 = np.array([[0.3, 0.2], [0.3, 0.2], [-0.2, -0.1], [-0.2, -0.1]])
+    run = descend(fn, theta0, _unit_lengths, lambda th, g: _allowed(th), groups=[0, 1, 0, 1])
+    assert run.certified.all()
+    for i, g in enumerate([0, 1, 0, 1]):
+        assert run.theta[i, 0] == pytest.approx(targets[g].mean, abs=1e-9)
+        assert run.theta[i, 1] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_sweep_of_non_normal_targets_runs_per_target():
+    # a Student-t component: no vectorised family, the batch evaluates target by target;
+    # every point's optima are the fitter's own
+    from explorer import StudentT
+
+    p = Mixture([StudentT(-2, 1, 4), Normal(2, 1)])
+    d = np.linspace(1.0, 8.0, 15)
+    s = sweep(p, "separation", d)
+    for j in (0, 7, 14):
+        fit = fit_gaussian(target_at(p, "separation", d[j]), "reverse")
+        at = [(b.mu[b.index.index(j)], b.sigma[b.index.index(j)]) for b in s.branches
+              if j in b.index]
+        assert len(at) == len(fit.local_optima)
+        for o in fit.local_optima:
+            assert any(_same(o.q, Normal(m, sd), 1e-6) for m, sd in at)
