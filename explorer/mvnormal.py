@@ -205,6 +205,8 @@ class MvMixture:
     def log_derivs(self, x: np.ndarray, derivatives: bool = True):
         """log p (n,), and unless not ``derivatives`` the score (n, d) and Hessian (n, d, d)."""
         x = _points(x, self.dim)
+        if self.dim == 2 and x.ndim == 2:
+            return self._log_derivs_2(x, derivatives)
         mu, prec, const = self._stack()
         u = x[..., None, :] - mu  # (..., K, d)
         pu = (prec * u[..., None, :]).sum(axis=-1)
@@ -224,6 +226,59 @@ class MvMixture:
             - (r @ prec.reshape(len(prec), -1)).reshape(*r.shape[:-1], *prec.shape[1:]) \
             - score[..., :, None] * score[..., None, :]
         return lp, score, hess
+
+    @cached_property
+    def _columns(self):
+        """Per active component (μ0, μ1, Λ00, Λ01, Λ11, log weight − ½ log|2πΣ|) as floats."""
+        mu, prec, const = self._stack()
+        return [tuple(float(v) for v in (m[0], m[1], p[0, 0], p[0, 1], p[1, 1], c))
+                for m, p, c in zip(mu, prec, const, strict=True)]
+
+    def _log_derivs_2(self, x: np.ndarray, derivatives: bool):
+        """:meth:`log_derivs` for d = 2 on columns: a loop over the few components with a dozen
+        operations on the n points each (the general path's (n, K, d) reductions cost ~5×)."""
+        x0, x1 = x[:, 0], x[:, 1]
+        cols = self._columns
+        parts = []
+        for m0, m1, a, b, c, k in cols:
+            u0, u1 = x0 - m0, x1 - m1
+            p0, p1 = a * u0 + b * u1, b * u0 + c * u1
+            parts.append((k - 0.5 * (u0 * p0 + u1 * p1), p0, p1))
+        if len(parts) == 1:
+            lp, p0, p1 = parts[0]
+            if not derivatives:
+                return lp, None, None
+            _, _, a, b, c, _ = cols[0]
+            hess = np.empty((len(x), 2, 2))
+            hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 0], hess[:, 1, 1] = -a, -b, -b, -c
+            return lp, np.stack([-p0, -p1], axis=1), hess
+        top = parts[0][0].copy()
+        for lg, _, _ in parts[1:]:
+            np.maximum(top, lg, out=top)
+        top = np.where(np.isfinite(top), top, 0.0)
+        es = [np.exp(lg - top) for lg, _, _ in parts]
+        total = es[0].copy()
+        for e in es[1:]:
+            total += e
+        lp = top + np.log(total)
+        if not derivatives:
+            return lp, None, None
+        inv = 1.0 / total
+        s0 = np.zeros_like(lp)
+        s1, h00, h01, h11 = s0.copy(), s0.copy(), s0.copy(), s0.copy()
+        for e, (_, p0, p1), (_, _, a, b, c, _) in zip(es, parts, cols, strict=True):
+            r = e * inv
+            rp0, rp1 = r * p0, r * p1
+            s0 -= rp0
+            s1 -= rp1
+            h00 += rp0 * p0 - a * r
+            h01 += rp0 * p1 - b * r
+            h11 += rp1 * p1 - c * r
+        hess = np.empty((len(x), 2, 2))
+        hess[:, 0, 0] = h00 - s0 * s0
+        hess[:, 0, 1] = hess[:, 1, 0] = h01 - s0 * s1
+        hess[:, 1, 1] = h11 - s1 * s1
+        return lp, np.stack([s0, s1], axis=1), hess
 
     def logpdf(self, x) -> np.ndarray:
         return self.log_derivs(x, derivatives=False)[0]
