@@ -7,8 +7,7 @@ entries are fixed at 0.
 
 Expectations under a Gaussian q, E_q[φ], are taken by :mod:`explorer.rules2d`: the trapezoid
 rule in q's whitened coordinates, refined until two nested grids agree (its error then ~ the square
-of their difference), with a partition of unity over q's and the components' frames where that
-does not settle.
+of their difference), with adaptive Gauss–Legendre panels where that does not settle.
 
 * reverse, KL(q‖p) = −H(q) − E_q[log p]: derivatives by reparameterisation x = μ + L z with p's
   score and Hessian (∂x/∂θ is linear in z);
@@ -117,13 +116,23 @@ def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
     g = -jac * es - is_log
     if h is None:
         return f, g, None
-    eh = np.empty((k, len(axis), len(axis)))
-    pick = axis[:, None] * d + axis[None, :]  # which entry of ∇²log p each (a, b) takes
-    for r in range(k):  # E[coef_a coef_b ∂²log p/∂x_axis(a) ∂x_axis(b)], one product per entry
-        seg = slice(bounds[r], bounds[r + 1])
-        each = np.stack([(wc[seg] * h[seg, i, j, None]).T @ coef[seg]
-                         for i in range(d) for j in range(d)])
-        eh[r] = each[pick, np.arange(len(axis))[:, None], np.arange(len(axis))[None, :]]
+    # E[coef_a coef_b ∂²log p/∂x_axis(a) ∂x_axis(b)]: coef_a is 1 or a z_j, so every entry is
+    # one of the weighted sums E[m ∂²log p/∂x_i ∂x_j] over the monomials m of degree ≤ 2 in z
+    # and the entries i ≤ j: one product array and one reduceat for all q's
+    ones_z = np.concatenate([np.ones((len(z), 1)), z], axis=1)
+    col = [0] * d + [1 + j for _, j in idx]  # coef_a = ones_z[:, col[a]]
+    monos = [(u, v) for u in range(d + 1) for v in range(u, d + 1)]
+    entries = [(i, j) for i in range(d) for j in range(i, d)]
+    wm = np.stack([w * ones_z[:, u] * ones_z[:, v] for u, v in monos], axis=1)
+    he = np.stack([h[:, i, j] for i, j in entries], axis=1)
+    sums = np.add.reduceat((wm[:, :, None] * he[:, None, :]).reshape(len(z), -1), bounds[:-1],
+                           axis=0).reshape(k, len(monos), len(entries))
+    n = len(axis)
+    mi = np.array([[monos.index(tuple(sorted((col[a], col[b])))) for b in range(n)]
+                   for a in range(n)])
+    hi = np.array([[entries.index(tuple(sorted((axis[a], axis[b])))) for b in range(n)]
+                   for a in range(n)])
+    eh = sums[:, mi, hi]
     hh = -(jac[:, :, None] * jac[:, None, :] * eh)
     hh[:, is_log, is_log] -= (jac * es)[:, is_log]
     return f, g, hh
@@ -171,13 +180,13 @@ def forward_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False):
     return f, g, 0.5 * (h + h.transpose(0, 2, 1))
 
 
-def expect(mu, chol, frames: MvMixture, fn, skip=None) -> np.ndarray:
+def expect(mu, chol, frames: MvMixture, fn) -> np.ndarray:
     """E_q[fn] for the K Gaussians N(μ_k, L_k L_kᵀ) by the adaptive rule (frames: the target's
-    components; ``skip[k]``: a frame identical to q_k)."""
+    components)."""
     def reduce(vals, z, w, row, rows):
         return (np.bincount(row, weights=w * vals, minlength=len(rows)),)
 
-    return adaptive(mu, chol, frames, fn, reduce, skip)[0]
+    return adaptive(mu, chol, frames, fn, reduce)[0]
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -190,7 +199,7 @@ def mixture_entropy(p: MvMixture) -> float:
     keep = [i for i, w in enumerate(pc.weights) if w > 0]
     mu = np.array([comps[i].mu for i in keep])
     chol = np.array([comps[i].chol for i in keep])
-    e = expect(mu, chol, pc, pc.logpdf, skip=np.array(keep))
+    e = expect(mu, chol, pc, pc.logpdf)
     return -math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep))
 
 
@@ -225,7 +234,7 @@ def kl_mv(p, q) -> float:
     keep = [i for i, w in enumerate(pc.weights) if w > 0]
     mu = np.array([pc.components[i].mu for i in keep])
     chol = np.array([pc.components[i].chol for i in keep])
-    e = expect(mu, chol, both, lambda x: pc.logpdf(x) - qc.logpdf(x), skip=np.array(keep))
+    e = expect(mu, chol, both, lambda x: pc.logpdf(x) - qc.logpdf(x))
     return max(math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep)), 0.0)
 
 
