@@ -18,6 +18,7 @@ of their difference), with adaptive Gauss–Legendre panels where that does not 
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 
@@ -95,43 +96,57 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
     return f, g, h
 
 
+@cache
+def _sum_maps(d: int, diagonal: bool):
+    """Index maps of :func:`_reverse_sums`: the monomials of degree ≤ 2 in z ((u, v): the
+    product of columns u and v of (1, z)); for each parameter a, the column of (1, z) of its
+    coefficient (∂x/∂μ_i = e_i, ∂x/∂L_ij = z_j e_i) and the axis it moves; and, for the gradient
+    and the Hessian, which (monomial, value column) each entry takes."""
+    idx = lower_index(d, diagonal)
+    axis = [*range(d), *(i for i, _ in idx)]
+    col = [0] * d + [1 + j for _, j in idx]
+    monos = [(u, v) for u in range(d + 1) for v in range(u, d + 1)]
+    entries = [(i, j) for i in range(d) for j in range(i, d)]
+    n = len(axis)
+    grad = (np.array([monos.index((0, col[a])) for a in range(n)]), 1 + np.array(axis))
+    mi = np.array([[monos.index(tuple(sorted((col[a], col[b])))) for b in range(n)]
+                   for a in range(n)])
+    hi = np.array([[1 + d + entries.index(tuple(sorted((axis[a], axis[b])))) for b in range(n)]
+                   for a in range(n)])
+    return monos, entries, grad, (mi, hi)
+
+
 def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
     """KL(q‖p) (and unless vals has no score, its gradient; and unless it has no Hessian, the
-    Hessian in θ) by the rule (z, w, row)."""
+    Hessian in θ) by the rule (z, w, row; rows contiguous).
+
+    With x = μ + L z every derivative of E_q[log p] is a weighted sum E[m(z) v(x)] of a
+    monomial m of degree ≤ 2 in z and a value v (log p, a score or a Hessian entry): all of
+    them, for q_r, are one small product (monomials × nodes) @ (nodes × values)."""
     k, d = chol.shape[:2]
     lp, s, h = vals
     logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
     neg_hq = -(0.5 * d * (1.0 + LOG_2PI) + logdet)
-    f = neg_hq - np.bincount(row, weights=w * lp, minlength=k)
     if s is None:
-        return f, None, None
-    idx = lower_index(d, diagonal)
-    # ∂x/∂(μ_i) = e_i, ∂x/∂L_ij = z_j e_i: each is coef·e_axis
-    axis = np.array(list(range(d)) + [i for i, _ in idx])
-    coef = np.concatenate([np.ones((len(z), d)), z[:, [j for _, j in idx]]], axis=1)
+        return neg_hq - np.bincount(row, weights=w * lp, minlength=k), None, None
+    monos, entries, (gm, gv), (mi, hi) = _sum_maps(d, diagonal)
+    if h is None:
+        monos = monos[:d + 1]  # (0, v): 1 and z_j
+    ones_z = np.concatenate([np.ones((len(z), 1)), z], axis=1)
+    wm = np.stack([w * ones_z[:, u] * ones_z[:, v] if u else w * ones_z[:, v]
+                   for u, v in monos], axis=1)
+    cols = [lp, *(s[:, i] for i in range(d))]
+    if h is not None:
+        cols += [h[:, i, j] for i, j in entries]
+    vv = np.stack(cols, axis=1)
     bounds = np.searchsorted(row, np.arange(k + 1))
-    wc = w[:, None] * coef
-    es = np.add.reduceat(wc * s[:, axis], bounds[:-1], axis=0)
+    sums = np.stack([wm[a:b].T @ vv[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    f = neg_hq - sums[:, 0, 0]
+    es = sums[:, gm, gv]
     jac, is_log = _jacobian(theta, d, diagonal)
     g = -jac * es - is_log
     if h is None:
         return f, g, None
-    # E[coef_a coef_b ∂²log p/∂x_axis(a) ∂x_axis(b)]: coef_a is 1 or a z_j, so every entry is
-    # one of the weighted sums E[m ∂²log p/∂x_i ∂x_j] over the monomials m of degree ≤ 2 in z
-    # and the entries i ≤ j: one product array and one reduceat for all q's
-    ones_z = np.concatenate([np.ones((len(z), 1)), z], axis=1)
-    col = [0] * d + [1 + j for _, j in idx]  # coef_a = ones_z[:, col[a]]
-    monos = [(u, v) for u in range(d + 1) for v in range(u, d + 1)]
-    entries = [(i, j) for i in range(d) for j in range(i, d)]
-    wm = np.stack([w * ones_z[:, u] * ones_z[:, v] for u, v in monos], axis=1)
-    he = np.stack([h[:, i, j] for i, j in entries], axis=1)
-    sums = np.add.reduceat((wm[:, :, None] * he[:, None, :]).reshape(len(z), -1), bounds[:-1],
-                           axis=0).reshape(k, len(monos), len(entries))
-    n = len(axis)
-    mi = np.array([[monos.index(tuple(sorted((col[a], col[b])))) for b in range(n)]
-                   for a in range(n)])
-    hi = np.array([[entries.index(tuple(sorted((axis[a], axis[b])))) for b in range(n)]
-                   for a in range(n)])
     eh = sums[:, mi, hi]
     hh = -(jac[:, :, None] * jac[:, None, :] * eh)
     hh[:, is_log, is_log] -= (jac * es)[:, is_log]
