@@ -236,14 +236,23 @@ class MvMixture:
 
     def _log_derivs_2(self, x: np.ndarray, derivatives: bool):
         """:meth:`log_derivs` for d = 2 on columns: a loop over the few components with a dozen
-        operations on the n points each (the general path's (n, K, d) reductions cost ~5×)."""
-        x0, x1 = x[:, 0], x[:, 1]
+        in-place operations on the n points each (the general path's (n, K, d) reductions and
+        temporaries cost ~5×)."""
+        x0, x1 = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
         cols = self._columns
+        tmp = np.empty_like(x0)
         parts = []
         for m0, m1, a, b, c, k in cols:
             u0, u1 = x0 - m0, x1 - m1
-            p0, p1 = a * u0 + b * u1, b * u0 + c * u1
-            parts.append((k - 0.5 * (u0 * p0 + u1 * p1), p0, p1))
+            p0 = np.multiply(u0, a)
+            p0 += np.multiply(u1, b, out=tmp)
+            p1 = np.multiply(u0, b)
+            p1 += np.multiply(u1, c, out=tmp)
+            u0 *= p0
+            u0 += np.multiply(u1, p1, out=tmp)
+            u0 *= -0.5
+            u0 += k  # log w_k g_k
+            parts.append((u0, p0, p1))
         if len(parts) == 1:
             lp, p0, p1 = parts[0]
             if not derivatives:
@@ -255,25 +264,30 @@ class MvMixture:
         top = parts[0][0].copy()
         for lg, _, _ in parts[1:]:
             np.maximum(top, lg, out=top)
-        top = np.where(np.isfinite(top), top, 0.0)
-        es = [np.exp(lg - top) for lg, _, _ in parts]
-        total = es[0].copy()
-        for e in es[1:]:
-            total += e
-        lp = top + np.log(total)
+        top[~np.isfinite(top)] = 0.0
+        total = np.zeros_like(top)
+        for lg, _, _ in parts:  # each log w_k g_k becomes w_k g_k / e^top
+            lg -= top
+            np.exp(lg, out=lg)
+            total += lg
+        lp = np.log(total)
+        lp += top
         if not derivatives:
             return lp, None, None
-        inv = 1.0 / total
-        s0 = np.zeros_like(lp)
-        s1, h00, h01, h11 = s0.copy(), s0.copy(), s0.copy(), s0.copy()
-        for e, (_, p0, p1), (_, _, a, b, c, _) in zip(es, parts, cols, strict=True):
-            r = e * inv
-            rp0, rp1 = r * p0, r * p1
-            s0 -= rp0
-            s1 -= rp1
-            h00 += rp0 * p0 - a * r
-            h01 += rp0 * p1 - b * r
-            h11 += rp1 * p1 - c * r
+        inv = np.divide(1.0, total, out=total)
+        s0, s1 = np.zeros_like(lp), np.zeros_like(lp)
+        h00, h01, h11 = np.zeros_like(lp), np.zeros_like(lp), np.zeros_like(lp)
+        for (r, p0, p1), (_, _, a, b, c, _) in zip(parts, cols, strict=True):
+            r *= inv  # the responsibility of component k; H += r (p pᵀ − Λ), s −= r p
+            for acc, u, v, lam in ((h00, p0, p0, a), (h01, p0, p1, b), (h11, p1, p1, c)):
+                np.multiply(u, v, out=tmp)
+                tmp -= lam
+                tmp *= r
+                acc += tmp
+            p0 *= r
+            s0 -= p0
+            p1 *= r
+            s1 -= p1
         hess = np.empty((len(x), 2, 2))
         hess[:, 0, 0] = h00 - s0 * s0
         hess[:, 0, 1] = hess[:, 1, 0] = h01 - s0 * s1
