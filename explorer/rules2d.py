@@ -58,7 +58,7 @@ def on_grid(mu: np.ndarray, chol: np.ndarray, h: float):
     k, d = mu.shape
     t, w, _ = grid(h, d)
     x = mu[:, None, :] + np.einsum("kij,mj->kmi", chol, t)
-    return (x.reshape(-1, d), np.tile(t, (k, 1)), np.tile(w, k), np.repeat(np.arange(k), len(t)))
+    return x.reshape(-1, d), t, w, None  # row None: (t, w) is every q's rule in turn
 
 
 def _log_overlap(m1, s1, m2, s2) -> np.ndarray:
@@ -224,7 +224,8 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
 
     ``values(x)`` gives per-node arrays at the nodes x (N, d); ``reduce(vals, z, w, row, rows)``
     the per-q results (a tuple of arrays, first axis len(rows)) of the rule with nodes z
-    (q-whitened), weights w and q ``row`` (index into ``rows``, the q's taken).  The first two
+    (q-whitened), weights w and q ``row`` (index into ``rows``, the q's taken) — or row None:
+    (z, w) is one template, the rule of every q in turn.  The first two
     results (value, gradient) decide convergence: for the check on the grid 2h, ``vals`` (if a
     tuple) has its entries after the second set to None.  ``frames``: the target's
     components (None: a single Gaussian, log p quadratic)."""
@@ -245,15 +246,13 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
             continue
         t, w, even = grid(h, d)
         x = mu[rows, None, :] + np.einsum("kij,mj->kmi", chol[rows], t)
-        z = np.broadcast_to(t, x.shape).reshape(-1, d)
-        row = np.repeat(np.arange(rows.size), len(t))
         vals = values(x.reshape(-1, d))
-        fine = reduce(vals, z, np.tile(w, rows.size), row, rows)
+        fine = reduce(vals, t, w, None, rows)  # one template (t, w) for every q
         sub = np.tile(even, rows.size)  # the grid 2h: its weights are 2^d times h's
         # only the first two values are compared, so the third (a Hessian) is left out
         coarse = reduce(tuple(None if v is None or n > 1 else v[sub] for n, v in enumerate(vals))
                         if isinstance(vals, tuple) else vals[sub],
-                        z[sub], np.tile(w[even] * 2.0**d, rows.size), row[sub], rows)
+                        t[even], w[even] * 2.0**d, None, rows)
         ok = np.ones(rows.size, dtype=bool)
         for f, c, (tol, floor) in zip(fine[:2], coarse[:2], TOL, strict=False):
             f2, c2 = f.reshape(rows.size, -1), c.reshape(rows.size, -1)

@@ -116,9 +116,18 @@ def _sum_maps(d: int, diagonal: bool):
     return monos, entries, grad, (mi, hi)
 
 
+def weighted_sums(v: np.ndarray, w: np.ndarray, row, k: int) -> np.ndarray:
+    """Σ w v per q: ``row`` the q of each node, or None: one template of weights w for each of
+    the k q's in turn."""
+    if row is None:
+        return v.reshape(k, -1) @ w
+    return np.bincount(row, weights=w * v, minlength=k)
+
+
 def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
     """KL(q‖p) (and unless vals has no score, its gradient; and unless it has no Hessian, the
-    Hessian in θ) by the rule (z, w, row; rows contiguous).
+    Hessian in θ) by the rule (z, w, row; rows contiguous; row None: z and w one template
+    for every q).
 
     With x = μ + L z every derivative of E_q[log p] is a weighted sum E[m(z) v(x)] of a
     monomial m of degree ≤ 2 in z and a value v (log p, a score or a Hessian entry): all of
@@ -128,7 +137,7 @@ def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
     logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
     neg_hq = -(0.5 * d * (1.0 + LOG_2PI) + logdet)
     if s is None:
-        return neg_hq - np.bincount(row, weights=w * lp, minlength=k), None, None
+        return neg_hq - weighted_sums(lp, w, row, k), None, None
     monos, entries, (gm, gv), (mi, hi) = _sum_maps(d, diagonal)
     if h is None:
         monos = monos[:d + 1]  # (0, v): 1 and z_j
@@ -138,9 +147,13 @@ def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
     cols = [lp, *(s[:, i] for i in range(d))]
     if h is not None:
         cols += [h[:, i, j] for i, j in entries]
-    vv = np.stack(cols, axis=1)
-    bounds = np.searchsorted(row, np.arange(k + 1))
-    sums = np.stack([wm[a:b].T @ vv[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    if row is None:  # one template rule for every q: a (q × nodes) @ (nodes × monomials) each
+        sums = np.stack([c.reshape(k, -1) @ wm for c in cols], axis=2)
+    else:
+        vv = np.stack(cols, axis=1)
+        bounds = np.searchsorted(row, np.arange(k + 1))
+        sums = np.stack([wm[a:b].T @ vv[a:b]
+                         for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
     f = neg_hq - sums[:, 0, 0]
     es = sums[:, gm, gv]
     jac, is_log = _jacobian(theta, d, diagonal)
@@ -199,7 +212,7 @@ def expect(mu, chol, frames: MvMixture, fn) -> np.ndarray:
     """E_q[fn] for the K Gaussians N(μ_k, L_k L_kᵀ) by the adaptive rule (frames: the target's
     components)."""
     def reduce(vals, z, w, row, rows):
-        return (np.bincount(row, weights=w * vals, minlength=len(rows)),)
+        return (weighted_sums(vals, w, row, len(rows)),)
 
     return adaptive(mu, chol, frames, fn, reduce)[0]
 
