@@ -81,7 +81,7 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
     steer = descend(lambda t: reverse_objective(p, t, diagonal, steer=STEER[-1]), theta0,
                     scale, inside, coarse=(lambda t: reverse_objective(p, t, diagonal,
                                                                        steer=STEER[0]))
-                    if len(STEER) > 1 else None)
+                    if len(STEER) > 1 else None, exact=STEP_TOL / 10)
     # 2. finish and certify on the full rule, once from each distinct end of the steering
     ends = steer.theta / scale(steer.theta)
     first: list[int] = []
@@ -91,8 +91,17 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
         which[i] = near[0] if near else len(first)
         if not near:
             first.append(i)
-    run = _finish(lambda t: reverse_objective(p, t, diagonal), steer.theta[first], scale,
-                  inside)
+    level = np.zeros(len(first), dtype=int)  # where each end's adaptive rule settled
+
+    def fine(t, rows=None):
+        if rows is None:
+            return reverse_objective(p, t, diagonal)
+        settled = np.empty(len(rows), dtype=int)
+        out = reverse_objective(p, t, diagonal, start=level[rows], settled=settled)
+        level[rows] = settled
+        return out
+
+    run = _finish(fine, steer.theta[first], scale, inside)
     return Descent(run.theta[which], run.f[which], run.g[which], run.h[which],
                    run.grad_norm[which], run.newton_step[which], run.positive[which],
                    run.certified[which],
@@ -104,10 +113,12 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3) -> Desc
     """Descents from points next to a minimum (steered there by a cheaper rule): plain Newton
     steps while the Hessian is positive definite and the step short (< 0.05 in q's units), each
     kept unless it raises the objective beyond rounding; a point still far after ``steps`` steps
-    (or never convex) goes on by the trust-region descent.  (A generic helper for newton.descend:
+    (or never convex) goes on by the trust-region descent.  ``objective(θ, rows)``: rows, the
+    indices of θ's points among the starts (None in the trust-region descent), lets it carry
+    what it learnt at a point to the steps from it.  (A generic helper for newton.descend:
     it spares the trust region's extra evaluations near the end.)"""
     theta = np.array(theta, dtype=float)
-    f, g, h = objective(theta)
+    f, g, h = objective(theta, np.arange(len(theta)))
     visited = [[row.copy()] for row in theta]
     todo = np.arange(len(theta))
     for _ in range(steps):
@@ -118,7 +129,7 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3) -> Desc
         near = positive & (newton <= 0.05) & ~done & inside(theta[todo] + step)
         todo_near = todo[near]
         if todo_near.size:
-            ft, gt, ht = objective(theta[todo_near] + step[near])
+            ft, gt, ht = objective(theta[todo_near] + step[near], todo_near)
             keep = np.isfinite(ft) & (ft <= f[todo_near] + 1e-12 * (1.0 + np.abs(f[todo_near])))
             rows = todo_near[keep]
             theta[rows] += step[near][keep]
@@ -133,7 +144,7 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3) -> Desc
     _, newton, positive, _, _, _ = newton_steps(g, h, d, np.ones(len(theta)))
     rest = np.flatnonzero(~(positive & (newton <= STEP_TOL)))
     if rest.size:
-        run = descend(objective, theta[rest], scale, inside)
+        run = descend(lambda t: objective(t, None), theta[rest], scale, inside)
         theta[rest], f[rest], g[rest], h[rest] = run.theta, run.f, run.g, run.h
         for n, i in enumerate(rest):
             visited[i] += run.visited[n][1:]

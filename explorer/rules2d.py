@@ -219,7 +219,8 @@ def first_level(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None) -> n
     return np.where(fits.any(axis=1), np.argmax(fits, axis=1), len(LEVELS))
 
 
-def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce):
+def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
+             start=None, settled=None):
     """Results of ``reduce`` for the K Gaussians q_k = N(μ_k, L_k L_kᵀ) by the adaptive rule.
 
     ``values(x)`` gives per-node arrays at the nodes x (N, d); ``reduce(vals, z, w, row, rows)``
@@ -228,9 +229,13 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
     (z, w) is one template, the rule of every q in turn.  The first two
     results (value, gradient) decide convergence: for the check on the grid 2h, ``vals`` (if a
     tuple) has its entries after the second set to None.  ``frames``: the target's
-    components (None: a single Gaussian, log p quadratic)."""
+    components (None: a single Gaussian, log p quadratic).  ``start`` (optional, per q): a level
+    known to be needed (where a q close by settled), skipping the coarser ones; ``settled``
+    (optional array) receives the level each q settled at."""
     k, d = mu.shape
     level = first_level(mu, chol, frames)
+    if start is not None:
+        level = np.maximum(level, start)
     out: list[np.ndarray] | None = None
 
     def store(rows, res):
@@ -260,6 +265,8 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
             ok &= np.abs(f2 - c2).max(axis=1) <= tol * size
         store(rows[ok], [r[ok] for r in fine])
         level[rows[~ok]] = n + 1
+    if settled is not None:
+        settled[:] = level
     rows = np.flatnonzero(level >= len(LEVELS))
     if rows.size:
         z, w, row, vals = panel_rule(mu[rows], chol[rows], frames, values)

@@ -66,10 +66,11 @@ def _jacobian(theta: np.ndarray, d: int, diagonal: bool):
 
 # --- the objectives -------------------------------------------------------------------------
 def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
-                      derivatives: bool = True, steer: float = 0.0):
+                      derivatives: bool = True, steer: float = 0.0, start=None, settled=None):
     """KL(q‖p) for the K q's of θ (K, n), with gradient (K, n) and Hessian (K, n, n) in θ, by the
     adaptive rule — or, for ``steer`` = h > 0, by the trapezoid rule on the one grid h (cheap,
-    no error estimate: to steer descents).
+    no error estimate: to steer descents).  ``start``/``settled``: as for
+    :func:`explorer.rules2d.adaptive`.
 
     With x = μ + L z:  ∂E[log p]/∂μ_i = E[s_i],  ∂/∂L_jk = E[s_j z_k],  and the Hessian
     E[u_aᵀ ∇²log p u_b] with u = ∂x/∂(μ, L) (x is linear in both; each u is a coefficient
@@ -89,7 +90,7 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
         x, z, w, row = on_grid(mu, chol, steer)
         f, g, h = reduce(values(x), z, w, row, np.arange(len(theta)))
     elif derivatives:
-        f, g, h = adaptive(mu, chol, frames, values, reduce)
+        f, g, h = adaptive(mu, chol, frames, values, reduce, start, settled)
     else:
         (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1])
         g = h = None
