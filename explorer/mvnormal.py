@@ -206,7 +206,13 @@ class MvMixture:
         """log p (n,), and unless not ``derivatives`` the score (n, d) and Hessian (n, d, d)."""
         x = _points(x, self.dim)
         if self.dim == 2 and x.ndim == 2:
-            return self._log_derivs_2(x, derivatives)
+            v = self._columns_2(x, derivatives)
+            if not derivatives:
+                return v, None, None
+            hess = np.empty((len(x), 2, 2))
+            hess[:, 0, 0], hess[:, 1, 1] = v[:, 3], v[:, 5]
+            hess[:, 0, 1] = hess[:, 1, 0] = v[:, 4]
+            return v[:, 0].copy(), np.ascontiguousarray(v[:, 1:3]), hess
         mu, prec, const = self._stack()
         u = x[..., None, :] - mu  # (..., K, d)
         pu = (prec * u[..., None, :]).sum(axis=-1)
@@ -227,6 +233,19 @@ class MvMixture:
             - score[..., :, None] * score[..., None, :]
         return lp, score, hess
 
+    def value_columns(self, x: np.ndarray, derivatives: bool = True) -> np.ndarray:
+        """log p (n,) — or, with ``derivatives``, (n, 1 + d + d(d+1)/2) columns: log p, the score,
+        the Hessian's entries (i ≤ j, row by row); for d = 2 each column contiguous (the
+        array is Fortran-ordered), as the rules' sums take them."""
+        x = _points(x, self.dim)
+        if self.dim == 2 and x.ndim == 2:
+            return self._columns_2(x, derivatives)
+        lp, s, h = self.log_derivs(x, derivatives)
+        if not derivatives:
+            return lp
+        d = self.dim
+        return np.column_stack([lp, s] + [h[:, i, j] for i in range(d) for j in range(i, d)])
+
     @cached_property
     def _columns(self):
         """Per active component (μ0, μ1, Λ00, Λ01, Λ11, log weight − ½ log|2πΣ|) as floats."""
@@ -234,8 +253,8 @@ class MvMixture:
         return [tuple(float(v) for v in (m[0], m[1], p[0, 0], p[0, 1], p[1, 1], c))
                 for m, p, c in zip(mu, prec, const, strict=True)]
 
-    def _log_derivs_2(self, x: np.ndarray, derivatives: bool):
-        """:meth:`log_derivs` for d = 2 on columns: a loop over the few components with a dozen
+    def _columns_2(self, x: np.ndarray, derivatives: bool):
+        """:meth:`value_columns` for d = 2 on columns: a loop over the few components with a dozen
         in-place operations on the n points each (the general path's (n, K, d) reductions and
         temporaries cost ~5×)."""
         x0, x1 = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
@@ -256,11 +275,13 @@ class MvMixture:
         if len(parts) == 1:
             lp, p0, p1 = parts[0]
             if not derivatives:
-                return lp, None, None
+                return lp
             _, _, a, b, c, _ = cols[0]
-            hess = np.empty((len(x), 2, 2))
-            hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 0], hess[:, 1, 1] = -a, -b, -b, -c
-            return lp, np.stack([-p0, -p1], axis=1), hess
+            out = np.empty((6, len(x)))
+            out[0], out[1], out[2] = lp, p0, p1
+            out[1:3] *= -1.0
+            out[3], out[4], out[5] = -a, -b, -c
+            return out.T
         top = parts[0][0].copy()
         for lg, _, _ in parts[1:]:
             np.maximum(top, lg, out=top)
@@ -273,13 +294,15 @@ class MvMixture:
             np.maximum(lg, -600.0, out=lg)
             np.exp(lg, out=lg)
             total += lg
-        lp = np.log(total)
-        lp += top
         if not derivatives:
-            return lp, None, None
+            lp = np.log(total)
+            lp += top
+            return lp
+        out = np.zeros((6, len(x)))  # rows: log p, s0, s1, H00, H01, H11
+        lp, s0, s1, h00, h01, h11 = out
+        np.log(total, out=lp)
+        lp += top
         inv = np.divide(1.0, total, out=total)
-        s0, s1 = np.zeros_like(lp), np.zeros_like(lp)
-        h00, h01, h11 = np.zeros_like(lp), np.zeros_like(lp), np.zeros_like(lp)
         for (r, p0, p1), (_, _, a, b, c, _) in zip(parts, cols, strict=True):
             r *= inv  # the responsibility of component k; H += r (p pᵀ − Λ), s −= r p
             for acc, u, v, lam in ((h00, p0, p0, a), (h01, p0, p1, b), (h11, p1, p1, c)):
@@ -291,11 +314,10 @@ class MvMixture:
             s0 -= p0
             p1 *= r
             s1 -= p1
-        hess = np.empty((len(x), 2, 2))
-        hess[:, 0, 0] = h00 - s0 * s0
-        hess[:, 0, 1] = hess[:, 1, 0] = h01 - s0 * s1
-        hess[:, 1, 1] = h11 - s1 * s1
-        return lp, np.stack([s0, s1], axis=1), hess
+        h00 -= np.multiply(s0, s0, out=tmp)
+        h01 -= np.multiply(s0, s1, out=tmp)
+        h11 -= np.multiply(s1, s1, out=tmp)
+        return out.T
 
     def logpdf(self, x) -> np.ndarray:
         return self.log_derivs(x, derivatives=False)[0]

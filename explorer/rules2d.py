@@ -102,10 +102,11 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
     """Nodes z (q-whitened), weights, rows and ``values`` at the nodes of the adaptive panel rule
     for the K 2-D Gaussians q_k = N(μ_k, L_k L_kᵀ): tensor Gauss–Legendre panels over the square
     |t|∞ ≤ RADIUS in q's whitened coordinates, each split in four until the sums of ``values``
-    (its first entry, if a tuple) on it and on its four halves agree to ``PANEL_TOL``; a panel
-    within 8 sd of a component of ``frames`` is split regardless while it is wider than 4 of
-    that component's smallest sds (so that no narrow component falls between nodes).  Panels
-    whose q-mass is below e⁻⁵⁰ are dropped.  The halves' nodes are kept."""
+    (its first column, if it has several) on it and on its four halves agree to
+    ``PANEL_TOL``; a panel within 8 sd of a component of ``frames`` is split regardless while
+    its half-width exceeds 8 of that component's smallest sds (so that no narrow component
+    falls between nodes).  Panels whose q-mass is below e⁻⁵⁰ are dropped.  The halves' nodes
+    are kept."""
     k, d = mu.shape
     tau, omega = _gl_square(PANEL_ORDER)
     n0 = 4
@@ -131,7 +132,7 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
         w = (hw * hw)[:, None] * omega * np.exp(-0.5 * (t * t).sum(axis=-1) - LOG_2PI)
         x = mu[own][:, None, :] + np.einsum("pij,pmj->pmi", chol[own], t)
         vals = values(x.reshape(-1, d))
-        v = vals[0] if isinstance(vals, tuple) else vals
+        v = vals if vals.ndim == 1 else vals[:, 0]
         return t.reshape(-1, d), w.ravel(), vals, (w * v.reshape(w.shape)).sum(axis=1)
 
     def heavy(c, hw):  # q-mass of the square above e^-50
@@ -158,28 +159,15 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
         split &= hw > MIN_HALF_WIDTH
         accept = np.repeat(~split[parent], len(tau))
         rows = np.repeat(kid_own, len(tau))
-        done.append((t[accept], w[accept], _take(vals, accept), rows[accept]))
+        done.append((t[accept], w[accept], vals[accept], rows[accept]))
         more = split[parent]
         c, hw, own, total = kids[more], kid_hw[more], kid_own[more], sums[more]
     z = np.concatenate([a[0] for a in done])
     w = np.concatenate([a[1] for a in done])
     row = np.concatenate([a[3] for a in done])
     order = np.argsort(row, kind="stable")
-    vals = _join([a[2] for a in done], order)
+    vals = np.concatenate([a[2] for a in done])[order]
     return z[order], w[order], row[order], vals
-
-
-def _take(vals, mask):
-    if isinstance(vals, tuple):
-        return tuple(None if v is None else v[mask] for v in vals)
-    return vals[mask]
-
-
-def _join(parts, order):
-    if isinstance(parts[0], tuple):
-        return tuple(None if parts[0][n] is None else np.concatenate([p[n] for p in parts])[order]
-                     for n in range(len(parts[0])))
-    return np.concatenate(parts)[order]
 
 
 # --- the adaptive trapezoid rule ------------------------------------------------------------
@@ -227,8 +215,7 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
     the per-q results (a tuple of arrays, first axis len(rows)) of the rule with nodes z
     (q-whitened), weights w and q ``row`` (index into ``rows``, the q's taken) — or row None:
     (z, w) is one template, the rule of every q in turn.  The first two
-    results (value, gradient) decide convergence: for the check on the grid 2h, ``vals`` (if a
-    tuple) has its entries after the second set to None.  ``frames``: the target's
+    results (value, gradient) decide convergence (on the grids h and 2h).  ``frames``: the target's
     components (None: a single Gaussian, log p quadratic).  ``start`` (optional, per q): a level
     known to be needed (where a q close by settled), skipping the coarser ones; ``settled``
     (optional array) receives the level each q settled at."""
@@ -254,10 +241,7 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         vals = values(x.reshape(-1, d))
         fine = reduce(vals, t, w, None, rows)  # one template (t, w) for every q
         sub = np.tile(even, rows.size)  # the grid 2h: its weights are 2^d times h's
-        # only the first two values are compared, so the third (a Hessian) is left out
-        coarse = reduce(tuple(None if v is None or n > 1 else v[sub] for n, v in enumerate(vals))
-                        if isinstance(vals, tuple) else vals[sub],
-                        t[even], w[even] * 2.0**d, None, rows)
+        coarse = reduce(vals[sub], t[even], w[even] * 2.0**d, None, rows)
         ok = np.ones(rows.size, dtype=bool)
         for f, c, (tol, floor) in zip(fine[:2], coarse[:2], TOL, strict=False):
             f2, c2 = f.reshape(rows.size, -1), c.reshape(rows.size, -1)

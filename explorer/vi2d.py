@@ -81,7 +81,7 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
     frames = p if len(p.active) > 1 else None  # one component: log p is quadratic
 
     def values(x):
-        return p.log_derivs(x, derivatives)
+        return p.value_columns(x, derivatives)
 
     def reduce(vals, z, w, row, rows):
         return _reverse_sums(vals, z, w, row, theta[rows], chol[rows], diagonal)
@@ -126,40 +126,38 @@ def weighted_sums(v: np.ndarray, w: np.ndarray, row, k: int) -> np.ndarray:
 
 
 def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
-    """KL(q‖p) (and unless vals has no score, its gradient; and unless it has no Hessian, the
-    Hessian in θ) by the rule (z, w, row; rows contiguous; row None: z and w one template
-    for every q).
+    """KL(q‖p) (and if vals has more than log p's column, its gradient; and if it has the
+    Hessian's, the Hessian in θ) by the rule (z, w, row; rows contiguous; row None: z and w one
+    template for every q).  ``vals``: log p (N,) or the columns of
+    :meth:`explorer.mvnormal.MvMixture.value_columns` (N, 1 + d [+ d(d+1)/2]).
 
     With x = μ + L z every derivative of E_q[log p] is a weighted sum E[m(z) v(x)] of a
     monomial m of degree ≤ 2 in z and a value v (log p, a score or a Hessian entry): all of
     them, for q_r, are one small product (monomials × nodes) @ (nodes × values)."""
     k, d = chol.shape[:2]
-    lp, s, h = vals
     logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
     neg_hq = -(0.5 * d * (1.0 + LOG_2PI) + logdet)
-    if s is None:
-        return neg_hq - weighted_sums(lp, w, row, k), None, None
-    monos, entries, (gm, gv), (mi, hi) = _sum_maps(d, diagonal)
-    if h is None:
+    if vals.ndim == 1:
+        return neg_hq - weighted_sums(vals, w, row, k), None, None
+    hessian = vals.shape[1] > 1 + d
+    monos, _, (gm, gv), (mi, hi) = _sum_maps(d, diagonal)
+    if not hessian:
         monos = monos[:d + 1]  # (0, v): 1 and z_j
     ones_z = np.concatenate([np.ones((len(z), 1)), z], axis=1)
     wm = np.stack([w * ones_z[:, u] * ones_z[:, v] if u else w * ones_z[:, v]
                    for u, v in monos], axis=1)
-    cols = [lp, *(s[:, i] for i in range(d))]
-    if h is not None:
-        cols += [h[:, i, j] for i, j in entries]
-    if row is None:  # one template rule for every q: a (q × nodes) @ (nodes × monomials) each
-        sums = np.stack([c.reshape(k, -1) @ wm for c in cols], axis=2)
+    if row is None:  # one template rule for every q: (values × nodes) @ (nodes × monomials)
+        rows_first = np.ascontiguousarray(vals.T).reshape(vals.shape[1], k, -1)
+        sums = np.matmul(rows_first.transpose(1, 0, 2), wm).transpose(0, 2, 1)
     else:
-        vv = np.stack(cols, axis=1)
         bounds = np.searchsorted(row, np.arange(k + 1))
-        sums = np.stack([wm[a:b].T @ vv[a:b]
+        sums = np.stack([wm[a:b].T @ vals[a:b]
                          for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
     f = neg_hq - sums[:, 0, 0]
     es = sums[:, gm, gv]
     jac, is_log = _jacobian(theta, d, diagonal)
     g = -jac * es - is_log
-    if h is None:
+    if not hessian:
         return f, g, None
     eh = sums[:, mi, hi]
     hh = -(jac[:, :, None] * jac[:, None, :] * eh)
