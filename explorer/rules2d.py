@@ -57,8 +57,19 @@ def on_grid(mu: np.ndarray, chol: np.ndarray, h: float):
     q_k alone (no error estimate): the cheap rule that steers descents."""
     k, d = mu.shape
     t, w, _ = grid(h, d)
-    x = mu[:, None, :] + np.einsum("kij,mj->kmi", chol, t)
-    return x.reshape(-1, d), t, w, None  # row None: (t, w) is every q's rule in turn
+    return nodes(mu, chol, t), t, w, None  # row None: (t, w) is every q's rule in turn
+
+
+def nodes(mu: np.ndarray, chol: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """x = μ_k + L_k t for every q_k and every template node t (M, d), q by q: (K·M, d),
+    Fortran-ordered (each coordinate contiguous, as the mixtures' columns take them)."""
+    k, d = mu.shape
+    x = np.empty((d, k, len(t)))
+    for i in range(d):
+        x[i] = mu[:, i, None]
+        for j in range(i + 1):
+            x[i] += chol[:, i, j, None] * t[:, j]
+    return x.reshape(d, -1).T
 
 
 def _log_overlap(m1, s1, m2, s2) -> np.ndarray:
@@ -237,8 +248,7 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         if not rows.size:
             continue
         t, w, even = grid(h, d)
-        x = mu[rows, None, :] + np.einsum("kij,mj->kmi", chol[rows], t)
-        vals = values(x.reshape(-1, d))
+        vals = values(nodes(mu[rows], chol[rows], t))
         fine = reduce(vals, t, w, None, rows)  # one template (t, w) for every q
         sub = np.tile(even, rows.size)  # the grid 2h: its weights are 2^d times h's
         coarse = reduce(vals[sub], t[even], w[even] * 2.0**d, None, rows)
