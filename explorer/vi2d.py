@@ -125,6 +125,24 @@ def weighted_sums(v: np.ndarray, w: np.ndarray, row, k: int) -> np.ndarray:
     return np.bincount(row, weights=w * v, minlength=k)
 
 
+_TEMPLATES: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _monomial_weights(z, w, monos, cache: bool) -> np.ndarray:
+    """w·m(z) for each monomial (u, v) of (1, z): (M, len(monos)).  A template rule's (the
+    grids' cached z and w, ``cache``) is kept, keyed by their identity (they are held, so the
+    key stays theirs)."""
+    key = (id(z), id(w), len(monos))
+    if cache and key in _TEMPLATES:
+        return _TEMPLATES[key][2]
+    ones_z = np.concatenate([np.ones((len(z), 1)), z], axis=1)
+    wm = np.stack([w * ones_z[:, u] * ones_z[:, v] if u else w * ones_z[:, v]
+                   for u, v in monos], axis=1)
+    if cache:
+        _TEMPLATES[key] = (z, w, wm)
+    return wm
+
+
 def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
     """KL(q‖p) (and if vals has more than log p's column, its gradient; and if it has the
     Hessian's, the Hessian in θ) by the rule (z, w, row; rows contiguous; row None: z and w one
@@ -143,9 +161,7 @@ def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
     monos, _, (gm, gv), (mi, hi) = _sum_maps(d, diagonal)
     if not hessian:
         monos = monos[:d + 1]  # (0, v): 1 and z_j
-    ones_z = np.concatenate([np.ones((len(z), 1)), z], axis=1)
-    wm = np.stack([w * ones_z[:, u] * ones_z[:, v] if u else w * ones_z[:, v]
-                   for u, v in monos], axis=1)
+    wm = _monomial_weights(z, w, monos, cache=row is None)
     if row is None:  # one template rule for every q: (values × nodes) @ (nodes × monomials)
         rows_first = np.ascontiguousarray(vals.T).reshape(vals.shape[1], k, -1)
         sums = np.matmul(rows_first.transpose(1, 0, 2), wm).transpose(0, 2, 1)
