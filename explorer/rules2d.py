@@ -143,12 +143,18 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
         mt = None
 
     def evaluate(c, hw, own):
-        t = c[:, None, :] + hw[:, None, None] * tau  # (P, M, 2)
-        w = (hw * hw)[:, None] * omega * np.exp(-0.5 * (t * t).sum(axis=-1) - LOG_2PI)
-        x = mu[own][:, None, :] + np.einsum("pij,pmj->pmi", chol[own], t)
-        vals = values(x.reshape(-1, d))
+        t = [c[:, None, i] + hw[:, None] * tau[:, i] for i in range(d)]  # each (P, M)
+        w = np.exp(-0.5 * (t[0] * t[0] + t[1] * t[1]) - LOG_2PI)
+        w *= (hw * hw)[:, None] * omega
+        x = np.empty((d, *w.shape))
+        for i in range(d):  # x = μ + L t, coordinate by coordinate
+            x[i] = mu[own, i, None]
+            for j in range(i + 1):
+                x[i] += chol[own, i, j, None] * t[j]
+        vals = values(x.reshape(d, -1).T)
         v = vals if vals.ndim == 1 else vals[:, 0]
-        return t.reshape(-1, d), w.ravel(), vals, (w * v.reshape(w.shape)).sum(axis=1)
+        return (np.stack([a.ravel() for a in t], axis=1), w.ravel(), vals,
+                (w * v.reshape(w.shape)).sum(axis=1))
 
     def heavy(c, hw):  # q-mass of the square above e^-50
         nearest = np.maximum(np.abs(c) - hw[:, None], 0.0)
