@@ -27,18 +27,21 @@ from explorer.distributions import MAX_ABS_LOCATION, MAX_SCALE, MIN_SCALE
 from explorer.fitting import DIRECTIONS, Fit
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
 from explorer.newton import STEP_TOL, Descent, descend, newton_steps
+from explorer.rules2d import first_level
 from explorer.vi2d import (
     forward_objective,
     gaussian_of,
     lower_index,
     pack,
     reverse_objective,
+    unpack,
 )
 
 COVARIANCES = ("full", "diagonal")
 MERGE_TOL = 1e-4
 STEER = (0.5, 0.25)  # the steering grids: far from a minimum, then to its end
 _SAME_END = 1e-3  # steered ends this close (in q's units) are finished as one
+_SHARP = 5e-3  # steering grids h and 2h this far apart at an end: it steers on (_sharpen)
 
 
 def _units(d: int, diagonal: bool):
@@ -77,11 +80,11 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
     scale, inside = _units(d, diagonal), _inside(d, diagonal)
     if direction == "forward":
         return descend(lambda t: forward_objective(p, t, diagonal), theta0, scale, inside)
-    # 1. steer: every start descends to a minimum of the cheap rule (Gauss–Hermite under q)
+    # 1. steer: every start descends to a minimum of the cheap rule (one trapezoid grid)
     steer = descend(lambda t: reverse_objective(p, t, diagonal, steer=STEER[-1]), theta0,
                     scale, inside, coarse=(lambda t: reverse_objective(p, t, diagonal,
                                                                        steer=STEER[0]))
-                    if len(STEER) > 1 else None)
+                    if len(STEER) > 1 else None, exact=STEP_TOL / 10)
     # 2. finish and certify on the full rule, once from each distinct end of the steering
     ends = steer.theta / scale(steer.theta)
     first: list[int] = []
@@ -91,23 +94,62 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
         which[i] = near[0] if near else len(first)
         if not near:
             first.append(i)
-    run = _finish(lambda t: reverse_objective(p, t, diagonal), steer.theta[first], scale,
-                  inside)
+    # 2a. an end where the steering grid is far from converged steers on, on a finer grid
+    theta, level, sharp = _sharpen(p, steer.theta[first], steer.g[first], diagonal, scale,
+                                   inside)
+
+    def fine(t, rows=None):
+        if rows is None:
+            return reverse_objective(p, t, diagonal)
+        settled = np.empty(len(rows), dtype=int)
+        out = reverse_objective(p, t, diagonal, start=level[rows], settled=settled)
+        level[rows] = settled
+        return out
+
+    run = _finish(fine, theta, scale, inside)
     return Descent(run.theta[which], run.f[which], run.g[which], run.h[which],
                    run.grad_norm[which], run.newton_step[which], run.positive[which],
                    run.certified[which],
-                   paths=lambda: [steer.visited[i] + run.visited[which[i]][1:]
+                   paths=lambda: [steer.visited[i] + sharp[which[i]] + run.visited[which[i]][1:]
                                   for i in range(len(ends))])
+
+
+def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, scale, inside):
+    """Steered ends (θ, their gradient g on the steering grid h) whose gradient on the grid 2h
+    differs by more than ``_SHARP`` (in q's units: the grid h's own error is then ≳ 1e-6, the
+    fine rule's minimum too far for one Newton step to certify) descend on to the minimum of
+    the grid h/2; their adaptive rule starts a level finer than it would (its first level
+    cannot settle where the grid h has not).  (θ, the adaptive rule's start levels, the points
+    each visited.)"""
+    theta = theta.copy()
+    level = np.zeros(len(theta), dtype=int)
+    sharp: list[list[np.ndarray]] = [[] for _ in theta]
+    if len(p.active) < 2 or len(STEER) < 2:
+        return theta, level, sharp
+    d = scale(theta)
+    _, g2, _ = reverse_objective(p, theta, diagonal, steer=STEER[-2])
+    rows = np.flatnonzero(np.abs((g2 - g) * d).max(axis=1) > _SHARP)
+    if rows.size:
+        run = descend(lambda t: reverse_objective(p, t, diagonal, steer=STEER[-1] / 2),
+                      theta[rows], scale, inside, exact=STEP_TOL / 10)
+        theta[rows] = run.theta
+        mu, chol = unpack(run.theta, p.dim, diagonal)
+        level[rows] = first_level(mu, chol, p) + 1
+        for i, r in enumerate(rows):
+            sharp[r] = run.visited[i][1:]
+    return theta, level, sharp
 
 
 def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3) -> Descent:
     """Descents from points next to a minimum (steered there by a cheaper rule): plain Newton
     steps while the Hessian is positive definite and the step short (< 0.05 in q's units), each
     kept unless it raises the objective beyond rounding; a point still far after ``steps`` steps
-    (or never convex) goes on by the trust-region descent.  (A generic helper for newton.descend:
+    (or never convex) goes on by the trust-region descent.  ``objective(θ, rows)``: rows, the
+    indices of θ's points among the starts (None in the trust-region descent), lets it carry
+    what it learnt at a point to the steps from it.  (A generic helper for newton.descend:
     it spares the trust region's extra evaluations near the end.)"""
     theta = np.array(theta, dtype=float)
-    f, g, h = objective(theta)
+    f, g, h = objective(theta, np.arange(len(theta)))
     visited = [[row.copy()] for row in theta]
     todo = np.arange(len(theta))
     for _ in range(steps):
@@ -118,7 +160,7 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3) -> Desc
         near = positive & (newton <= 0.05) & ~done & inside(theta[todo] + step)
         todo_near = todo[near]
         if todo_near.size:
-            ft, gt, ht = objective(theta[todo_near] + step[near])
+            ft, gt, ht = objective(theta[todo_near] + step[near], todo_near)
             keep = np.isfinite(ft) & (ft <= f[todo_near] + 1e-12 * (1.0 + np.abs(f[todo_near])))
             rows = todo_near[keep]
             theta[rows] += step[near][keep]
@@ -133,7 +175,7 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3) -> Desc
     _, newton, positive, _, _, _ = newton_steps(g, h, d, np.ones(len(theta)))
     rest = np.flatnonzero(~(positive & (newton <= STEP_TOL)))
     if rest.size:
-        run = descend(objective, theta[rest], scale, inside)
+        run = descend(lambda t: objective(t, None), theta[rest], scale, inside)
         theta[rest], f[rest], g[rest], h[rest] = run.theta, run.f, run.g, run.h
         for n, i in enumerate(rest):
             visited[i] += run.visited[n][1:]

@@ -8,13 +8,16 @@ with an error estimate: what :mod:`explorer.vi2d` integrates log densities of mi
   component that overlaps q, in q's coordinates (a narrow ridge, aligned with the grid or not,
   is then sampled finely enough by both grids that their agreement means convergence), and is
   refined until the sums on the grids h and 2h agree to ``TOL``; the finer sum is kept, its
-  error then ~ the square of that difference.  A q that has not settled by h = 1/32 is taken by
-  the partition rule below (good to ~1e-5 where a component is a ridge narrower than 1/16 of
-  q's sd; the known gap).
-* :func:`q_rule` — a *partition of unity over frames*: q and every component g_f of the target
-  whose overlap with q is not negligible, each integrated by a tensor composite Gauss–Legendre
-  rule in that frame's whitened coordinates, E_q[φ] = Σ_f ∫ q ψ_f φ, ψ_f = g_f / Σ_f' g_f'
-  (log space).
+  error then ~ the square of that difference.  A q that has not settled by h = 1/16 (or
+  whose narrowest component is below 1/8 of its sd) is taken by the panel rule below
+  (cheaper there than the grid 1/32's 290k nodes, which rarely settles either).
+* :func:`panel_rule` — adaptive tensor Gauss–Legendre panels in q's whitened coordinates, each
+  split in four until it agrees with its halves; panels near a narrow component are split down
+  to a few of its sds first, so that no component falls between nodes.  Sharp transitions of
+  log p between components (width ~ σ²/distance, far narrower than q's sd where q is wide or
+  a component a ridge) are resolved where they are, not over the whole grid as the trapezoid
+  rule must: ~1e-13 relative against the nested-quad reference where the trapezoid rule's
+  old fallback (a partition of unity over frames) lost ~1e-5.
 * :func:`on_grid` — the trapezoid rule on one grid, without refinement: steers descents.
 """
 
@@ -28,25 +31,22 @@ from explorer.distributions import LOG_2PI
 from explorer.mvnormal import MvMixture
 
 RADIUS = 9.5
-LEVELS = (0.5, 0.25, 0.125, 0.0625, 0.03125)
+# The steering grids stop at |t| = 7.5: the mass beyond (e^-28) moves a steered end by ~1e-10,
+# far inside the certificate's 1e-6, for 0.6 of the nodes.
+STEER_RADIUS = 7.5
+LEVELS = (0.5, 0.25, 0.125, 0.0625)
 # Agreement of the grids h and 2h asked of the value (relative to max(|f|, 1e-3)) and of the
 # gradient (to max(|g|, 1)): the finer sum's error is then ~ C·difference², C ≲ 1e3 seen.  The
 # gradient needs less: it only has to place the minimum well within the certificate's 1e-6.
 TOL = ((1e-7, 1e-3), (1e-5, 1.0))
 
-# One axis of a frame's rule: panels to ±9 sd (the 2-D Gaussian mass beyond is < e^-40).
-_SIDE = np.array([0.5, 1.1, 1.8, 2.6, 3.5, 4.6, 6.0, 7.5, 9.0])
-_EDGES = np.concatenate([-_SIDE[::-1], [0.0], _SIDE])
-_ORDER = 8
-# Frames whose Bhattacharyya overlap with q is below e^-50 contribute < 1e-21 of E_q: skipped.
+# The panel rule: Gauss–Legendre order per axis; agreement asked of a panel and its four halves
+# (relative to E_q[|φ|], at least 1); the narrowest half-width it splits to.
+PANEL_ORDER = 8
+PANEL_TOL = 1e-11
+MIN_HALF_WIDTH = 2.0**-12
+# Components whose Bhattacharyya overlap with q is below e^-50 do not set its first level.
 _MIN_OVERLAP = -50.0
-KAPPA = 1.0  # the partition's frames are the components inflated ×κ: softer transitions
-
-
-def _axis_rule(edges: np.ndarray, order: int):
-    t, w = np.polynomial.legendre.leggauss(order)
-    a, b = edges[:-1, None], edges[1:, None]
-    return (0.5 * (a + b) + 0.5 * (b - a) * t).ravel(), (0.5 * (b - a) * w).ravel()
 
 
 def _tensor(t: np.ndarray, w: np.ndarray, d: int):
@@ -56,41 +56,24 @@ def _tensor(t: np.ndarray, w: np.ndarray, d: int):
             np.prod(np.stack([v.ravel() for v in weights]), axis=0))
 
 
-_FINE = {}
-
-
-def template(d: int):
-    """(nodes (M, d), log weights (M,)) of the partition's rule in a frame's whitened
-    coordinates: composite Gauss–Legendre, weights for ∫ dt."""
-    if d not in _FINE:
-        t, v = _tensor(*_axis_rule(_EDGES, _ORDER), d)
-        _FINE[d] = (t, np.log(v))
-    return _FINE[d]
-
-
 def on_grid(mu: np.ndarray, chol: np.ndarray, h: float):
     """Nodes x, q-whitened z, weights and rows of the trapezoid rule on the one grid h under each
     q_k alone (no error estimate): the cheap rule that steers descents."""
     k, d = mu.shape
-    t, w, _ = grid(h, d)
-    x = mu[:, None, :] + np.einsum("kij,mj->kmi", chol, t)
-    return (x.reshape(-1, d), np.tile(t, (k, 1)), np.tile(w, k), np.repeat(np.arange(k), len(t)))
+    t, w, _ = grid(h, d, STEER_RADIUS)
+    return nodes(mu, chol, t), t, w, None  # row None: (t, w) is every q's rule in turn
 
 
-def _whiten(x: np.ndarray, m: np.ndarray, chol: np.ndarray) -> np.ndarray:
-    """L⁻¹(x − m) for batched x (P, M, d), m (P, d), chol (P, d, d) (forward substitution)."""
-    u = x - m[:, None, :]
-    z = np.empty_like(u)
-    for i in range(u.shape[-1]):
-        z[..., i] = (u[..., i] - np.einsum("pj,pmj->pm", chol[:, i, :i], z[..., :i])) \
-            / chol[:, i, i][:, None]
-    return z
-
-
-def _log_gauss(z: np.ndarray, chol: np.ndarray) -> np.ndarray:
-    d = z.shape[-1]
-    logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
-    return -0.5 * (z * z).sum(axis=-1) - 0.5 * d * LOG_2PI - logdet[:, None]
+def nodes(mu: np.ndarray, chol: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """x = μ_k + L_k t for every q_k and every template node t (M, d), q by q: (K·M, d),
+    Fortran-ordered (each coordinate contiguous, as the mixtures' columns take them)."""
+    k, d = mu.shape
+    x = np.empty((d, k, len(t)))
+    for i in range(d):
+        x[i] = mu[:, i, None]
+        for j in range(i + 1):
+            x[i] += chol[:, i, j, None] * t[:, j]
+    return x.reshape(d, -1).T
 
 
 def _log_overlap(m1, s1, m2, s2) -> np.ndarray:
@@ -102,79 +85,145 @@ def _log_overlap(m1, s1, m2, s2) -> np.ndarray:
     return -quad / 8.0 - 0.5 * ld
 
 
-def q_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, skip=None):
-    """Nodes x (N, d), q-whitened z (N, d), weights W (N,) with Σ W φ(x) ≈ E_q[φ], and the row
-    (which q) of every node, for K Gaussians q_k = N(μ_k, L_k L_kᵀ) at once, rows contiguous.
+# --- the adaptive panel rule ----------------------------------------------------------------
+_GL = {}
 
-    ``frames``' components are the other frames (None: q's alone); ``skip[k]`` (optional) is the
-    index of a frame identical to q_k."""
+
+def _gl_square(order: int):
+    """Tensor Gauss–Legendre nodes (M, 2) on [−1, 1]² and their weights (M,)."""
+    if order not in _GL:
+        _GL[order] = _tensor(*np.polynomial.legendre.leggauss(order), 2)
+    return _GL[order]
+
+
+def _box_distance(c: np.ndarray, hw: np.ndarray, m: np.ndarray, prec: np.ndarray) -> np.ndarray:
+    """min over each square (centre c (P, 2), half-width hw (P,)) of (t − m)ᵀ Λ (t − m), for the
+    Gaussians (m (P, C, 2), Λ (P, C, 2, 2)): (P, C).  A convex quadratic whose minimum m lies
+    outside the square is least on its edges: each edge's minimum in closed form."""
+    u = m - c[:, None, :]  # the Gaussian's centre from the square's
+    h = hw[:, None]
+    best = np.where((np.abs(u) <= h[..., None]).all(axis=-1), 0.0, np.inf)
+    for i in (0, 1):
+        j = 1 - i
+        lii, lij, ljj = prec[..., i, i], prec[..., i, j], prec[..., j, j]
+        for side in (-1.0, 1.0):
+            a = side * h - u[..., i]  # (t − m)_i on this edge
+            v = np.clip(-lij * a / ljj, -h - u[..., j], h - u[..., j])  # (t − m)_j, on the edge
+            best = np.minimum(best, lii * a * a + 2.0 * lij * a * v + ljj * v * v)
+    return best
+
+
+def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values):
+    """Nodes z (q-whitened), weights, rows and ``values`` at the nodes of the adaptive panel rule
+    for the K 2-D Gaussians q_k = N(μ_k, L_k L_kᵀ): tensor Gauss–Legendre panels over the square
+    |t|∞ ≤ RADIUS in q's whitened coordinates, each split in four until the sums of ``values``
+    (its first column, if it has several) on it and on its four halves agree to
+    ``PANEL_TOL``; a panel within 8 sd of a component of ``frames`` is split regardless while
+    its half-width exceeds 8 of that component's smallest sds (so that no narrow component
+    falls between nodes).  Panels whose q-mass is below e⁻⁵⁰ are dropped.  The halves' nodes
+    are kept."""
     k, d = mu.shape
-    if frames is None:
-        t, logv = template(d)
-        x = mu[:, None, :] + np.einsum("kij,mj->kmi", chol, t)
-        # x = μ + L t: q(x)·|L| dt is the standard normal's density in t
-        logw = np.broadcast_to(logv - 0.5 * (t * t).sum(axis=1) - 0.5 * d * LOG_2PI,
-                               x.shape[:2])
-        z = np.broadcast_to(t, x.shape)
-        return (x.reshape(-1, d), z.reshape(-1, d), np.exp(logw).ravel(),
-                np.repeat(np.arange(k), len(t)))
-    fm = np.array([c.mu for c in frames.components])
-    fs = np.array([c.sigma for c in frames.components])
-    fl = np.array([c.chol for c in frames.components])
-    sq = np.einsum("kij,klj->kil", chol, chol)
-    use = _log_overlap(mu[:, None], sq[:, None], fm[None], fs[None]) > _MIN_OVERLAP  # (K, C)
-    if skip is not None:
-        use[np.arange(k), skip] = False
-    # pairs (q k, frame f): f = −1 is q itself
-    pk = np.concatenate([np.arange(k), np.nonzero(use)[0]])
-    pf = np.concatenate([np.full(k, -1), np.nonzero(use)[1]])
-    order = np.lexsort((pf, pk))
-    pk, pf = pk[order], pf[order]
-    own = pf < 0
-    m = np.where(own[:, None], mu[pk], fm[np.maximum(pf, 0)])
-    a = np.where(own[:, None, None], chol[pk], fl[np.maximum(pf, 0)])
-    t, logv = template(d)
-    a = np.where(own[:, None, None], a, KAPPA * a)
-    x = m[:, None, :] + np.einsum("pij,mj->pmi", a, t)
-    z = _whiten(x, mu[pk], chol[pk])
-    logq = _log_gauss(z, chol[pk])
-    wide = KAPPA * fl
-    logg = np.stack([_log_gauss(_whiten(x, np.broadcast_to(fm[i], m.shape),
-                                        np.broadcast_to(wide[i], a.shape)),
-                                np.broadcast_to(wide[i], a.shape)) for i in range(len(fm))],
-                    axis=-1)  # (P, M, C)
-    logg = np.where(use[pk][:, None, :], logg, -np.inf)
-    every = np.concatenate([logq[..., None], logg], axis=-1)
-    top = every.max(axis=-1)
-    log_total = top + np.log(np.exp(every - top[..., None]).sum(axis=-1))
-    mine = np.where(own[:, None], logq, np.take_along_axis(
-        logg, np.maximum(pf, 0)[:, None, None].repeat(len(t), 1), axis=-1)[..., 0])
-    logdet_a = np.log(np.diagonal(a, axis1=-2, axis2=-1)).sum(axis=-1)
-    logw = logv + logdet_a[:, None] + logq + mine - log_total
-    return (x.reshape(-1, d), z.reshape(-1, d), np.exp(logw).ravel(),
-            np.repeat(pk, len(t)))
+    tau, omega = _gl_square(PANEL_ORDER)
+    n0 = 4
+    h0 = RADIUS / n0
+    axis = -RADIUS + h0 * (2 * np.arange(n0) + 1)
+    c0, _ = _tensor(axis, np.ones(n0), 2)
+    c = np.tile(c0, (k, 1))
+    hw = np.full(len(c), h0)
+    own = np.repeat(np.arange(k), len(c0))
+    if frames is not None and len(frames.active) > 0:
+        inv = np.linalg.inv(chol)
+        fm = np.array([g.mu for _, g in frames.active])
+        fs = np.array([g.sigma for _, g in frames.active])
+        mt = np.einsum("kij,kcj->kci", inv, fm[None] - mu[:, None])  # (K, C, 2)
+        st = np.einsum("kij,cjl,kml->kcim", inv, fs, inv)
+        lam = np.linalg.inv(st)
+        narrow = np.sqrt(np.linalg.eigvalsh(st)[..., 0])  # (K, C)
+    else:
+        mt = None
+
+    def evaluate(c, hw, own):
+        t = [c[:, None, i] + hw[:, None] * tau[:, i] for i in range(d)]  # each (P, M)
+        w = np.exp(-0.5 * (t[0] * t[0] + t[1] * t[1]) - LOG_2PI)
+        w *= (hw * hw)[:, None] * omega
+        x = np.empty((d, *w.shape))
+        for i in range(d):  # x = μ + L t, coordinate by coordinate
+            x[i] = mu[own, i, None]
+            for j in range(i + 1):
+                x[i] += chol[own, i, j, None] * t[j]
+        vals = values(x.reshape(d, -1).T)
+        v = vals if vals.ndim == 1 else vals[:, 0]
+        return (np.stack([a.ravel() for a in t], axis=1), w.ravel(), vals,
+                (w * v.reshape(w.shape)).sum(axis=1))
+
+    def heavy(c, hw):  # q-mass of the square above e^-50
+        nearest = np.maximum(np.abs(c) - hw[:, None], 0.0)
+        return (nearest * nearest).sum(axis=1) <= 100.0
+
+    keep = heavy(c, hw)
+    c, hw, own = c[keep], hw[keep], own[keep]
+    _, _, _, total = evaluate(c, hw, own)
+    tol = PANEL_TOL * np.maximum(np.bincount(own, weights=np.abs(total), minlength=k), 1.0)
+    done = []
+    while c.size:
+        kids = np.repeat(c, 4, axis=0) + np.tile(np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]),
+                                                  (len(c), 1)) * np.repeat(hw, 4)[:, None] / 2
+        kid_hw, kid_own = np.repeat(hw, 4) / 2, np.repeat(own, 4)
+        keep = heavy(kids, kid_hw)
+        kids, kid_hw, kid_own = kids[keep], kid_hw[keep], kid_own[keep]
+        parent = np.repeat(np.arange(len(c)), 4)[keep]
+        t, w, vals, sums = evaluate(kids, kid_hw, kid_own)
+        split = np.abs(total - np.bincount(parent, weights=sums, minlength=len(c))) > tol[own]
+        if mt is not None:
+            far = _box_distance(c, hw, mt[own], lam[own])
+            split |= ((far <= 64.0) & (hw[:, None] > 8.0 * narrow[own])).any(axis=1)
+        split &= hw > MIN_HALF_WIDTH
+        accept = np.repeat(~split[parent], len(tau))
+        rows = np.repeat(kid_own, len(tau))
+        done.append((t[accept], w[accept], vals[accept], rows[accept]))
+        more = split[parent]
+        c, hw, own, total = kids[more], kid_hw[more], kid_own[more], sums[more]
+    z = np.concatenate([a[0] for a in done])
+    w = np.concatenate([a[1] for a in done])
+    row = np.concatenate([a[3] for a in done])
+    order = np.argsort(row, kind="stable")
+    vals = np.concatenate([a[2] for a in done])[order]
+    return z[order], w[order], row[order], vals
 
 
 # --- the adaptive trapezoid rule ------------------------------------------------------------
-_GRIDS: dict[tuple[float, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_GRIDS: dict[tuple[float, int, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
-def grid(h: float, d: int):
-    """(nodes t (M, d), weights (M,) for E_N(0,I), and which nodes lie on the grid 2h)."""
-    if (h, d) not in _GRIDS:
-        n = int(RADIUS / h)
+def grid(h: float, d: int, radius: float = RADIUS):
+    """(nodes t (M, d), weights (M,) for E_N(0,I), and which nodes lie on the grid 2h), cut to
+    the ball |t| ≤ radius."""
+    if (h, d, radius) not in _GRIDS:
+        n = int(radius / h)
         axis = np.arange(-n, n + 1)
         t, _ = _tensor(axis.astype(float), np.ones(len(axis)), d)
-        keep = (t * t).sum(axis=1) <= (RADIUS / h) ** 2
+        keep = (t * t).sum(axis=1) <= (radius / h) ** 2
         even = (t[keep] % 2 == 0).all(axis=1)
         t = h * t[keep]
         w = np.exp(d * math.log(h) - 0.5 * (t * t).sum(axis=1) - 0.5 * d * LOG_2PI)
-        _GRIDS[(h, d)] = (t, w, even)
-    return _GRIDS[(h, d)]
+        _GRIDS[(h, d, radius)] = (t, w, even)
+    return _GRIDS[(h, d, radius)]
+
+
+_COARSE: dict[tuple[float, int], np.ndarray] = {}
+
+
+def coarse_weights(h: float, d: int) -> np.ndarray:
+    """The grid 2h as weights on the grid h's nodes: 2^d times h's on its nodes, 0 elsewhere
+    (its sums then take the same node values, with no copy of them)."""
+    if (h, d) not in _COARSE:
+        _, w, even = grid(h, d)
+        _COARSE[(h, d)] = np.where(even, w * 2.0**d, 0.0)
+    return _COARSE[(h, d)]
 
 
 def first_level(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None) -> np.ndarray:
-    """Per q, the index into LEVELS to start at (len(LEVELS): go to the partition rule): the
+    """Per q, the index into LEVELS to start at (len(LEVELS): go to the panel rule): the
     widest h with 2h ≤ the smallest sd, in q's whitened coordinates, of any component of
     ``frames`` that overlaps q."""
     k, d = mu.shape
@@ -193,17 +242,21 @@ def first_level(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None) -> n
 
 
 def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
-             skip=None):
+             start=None, settled=None):
     """Results of ``reduce`` for the K Gaussians q_k = N(μ_k, L_k L_kᵀ) by the adaptive rule.
 
     ``values(x)`` gives per-node arrays at the nodes x (N, d); ``reduce(vals, z, w, row, rows)``
     the per-q results (a tuple of arrays, first axis len(rows)) of the rule with nodes z
-    (q-whitened), weights w and q ``row`` (index into ``rows``, the q's taken).  The first two
-    results (value, gradient) decide convergence: for the check on the grid 2h, ``vals`` (if a
-    tuple) has its entries after the second set to None.  ``frames``/``skip``: as for
-    :func:`q_rule`."""
+    (q-whitened), weights w and q ``row`` (index into ``rows``, the q's taken) — or row None:
+    (z, w) is one template, the rule of every q in turn.  The first two
+    results (value, gradient) decide convergence (on the grids h and 2h).  ``frames``: the target's
+    components (None: a single Gaussian, log p quadratic).  ``start`` (optional, per q): a level
+    known to be needed (where a q close by settled), skipping the coarser ones; ``settled``
+    (optional array) receives the level each q settled at."""
     k, d = mu.shape
     level = first_level(mu, chol, frames)
+    if start is not None:
+        level = np.maximum(level, start)
     out: list[np.ndarray] | None = None
 
     def store(rows, res):
@@ -218,16 +271,9 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         if not rows.size:
             continue
         t, w, even = grid(h, d)
-        x = mu[rows, None, :] + np.einsum("kij,mj->kmi", chol[rows], t)
-        z = np.broadcast_to(t, x.shape).reshape(-1, d)
-        row = np.repeat(np.arange(rows.size), len(t))
-        vals = values(x.reshape(-1, d))
-        fine = reduce(vals, z, np.tile(w, rows.size), row, rows)
-        sub = np.tile(even, rows.size)  # the grid 2h: its weights are 2^d times h's
-        # only the first two values are compared, so the third (a Hessian) is left out
-        coarse = reduce(tuple(None if v is None or n > 1 else v[sub] for n, v in enumerate(vals))
-                        if isinstance(vals, tuple) else vals[sub],
-                        z[sub], np.tile(w[even] * 2.0**d, rows.size), row[sub], rows)
+        vals = values(nodes(mu[rows], chol[rows], t))
+        fine = reduce(vals, t, w, None, rows)  # one template (t, w) for every q
+        coarse = reduce(vals, t, coarse_weights(h, d), None, rows)  # the grid 2h
         ok = np.ones(rows.size, dtype=bool)
         for f, c, (tol, floor) in zip(fine[:2], coarse[:2], TOL, strict=False):
             f2, c2 = f.reshape(rows.size, -1), c.reshape(rows.size, -1)
@@ -235,9 +281,10 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
             ok &= np.abs(f2 - c2).max(axis=1) <= tol * size
         store(rows[ok], [r[ok] for r in fine])
         level[rows[~ok]] = n + 1
+    if settled is not None:
+        settled[:] = level
     rows = np.flatnonzero(level >= len(LEVELS))
     if rows.size:
-        x, z, w, row = q_rule(mu[rows], chol[rows], frames,
-                              None if skip is None else skip[rows])
-        store(rows, reduce(values(x), z, w, row, rows))
+        z, w, row, vals = panel_rule(mu[rows], chol[rows], frames, values)
+        store(rows, reduce(vals, z, w, row, rows))
     return out

@@ -7,8 +7,7 @@ entries are fixed at 0.
 
 Expectations under a Gaussian q, E_q[φ], are taken by :mod:`explorer.rules2d`: the trapezoid
 rule in q's whitened coordinates, refined until two nested grids agree (its error then ~ the square
-of their difference), with a partition of unity over q's and the components' frames where that
-does not settle.
+of their difference), with adaptive Gauss–Legendre panels where that does not settle.
 
 * reverse, KL(q‖p) = −H(q) − E_q[log p]: derivatives by reparameterisation x = μ + L z with p's
   score and Hessian (∂x/∂θ is linear in z);
@@ -19,6 +18,7 @@ does not settle.
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 
@@ -66,10 +66,11 @@ def _jacobian(theta: np.ndarray, d: int, diagonal: bool):
 
 # --- the objectives -------------------------------------------------------------------------
 def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
-                      derivatives: bool = True, steer: float = 0.0):
+                      derivatives: bool = True, steer: float = 0.0, start=None, settled=None):
     """KL(q‖p) for the K q's of θ (K, n), with gradient (K, n) and Hessian (K, n, n) in θ, by the
     adaptive rule — or, for ``steer`` = h > 0, by the trapezoid rule on the one grid h (cheap,
-    no error estimate: to steer descents).
+    no error estimate: to steer descents).  ``start``/``settled``: as for
+    :func:`explorer.rules2d.adaptive`.
 
     With x = μ + L z:  ∂E[log p]/∂μ_i = E[s_i],  ∂/∂L_jk = E[s_j z_k],  and the Hessian
     E[u_aᵀ ∇²log p u_b] with u = ∂x/∂(μ, L) (x is linear in both; each u is a coefficient
@@ -80,7 +81,7 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
     frames = p if len(p.active) > 1 else None  # one component: log p is quadratic
 
     def values(x):
-        return p.log_derivs(x, derivatives)
+        return p.value_columns(x, derivatives)
 
     def reduce(vals, z, w, row, rows):
         return _reverse_sums(vals, z, w, row, theta[rows], chol[rows], diagonal)
@@ -89,41 +90,92 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
         x, z, w, row = on_grid(mu, chol, steer)
         f, g, h = reduce(values(x), z, w, row, np.arange(len(theta)))
     elif derivatives:
-        f, g, h = adaptive(mu, chol, frames, values, reduce)
+        f, g, h = adaptive(mu, chol, frames, values, reduce, start, settled)
     else:
         (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1])
         g = h = None
     return f, g, h
 
 
+@cache
+def _sum_maps(d: int, diagonal: bool):
+    """Index maps of :func:`_reverse_sums`: the monomials of degree ≤ 2 in z ((u, v): the
+    product of columns u and v of (1, z)); for each parameter a, the column of (1, z) of its
+    coefficient (∂x/∂μ_i = e_i, ∂x/∂L_ij = z_j e_i) and the axis it moves; and, for the gradient
+    and the Hessian, which (monomial, value column) each entry takes."""
+    idx = lower_index(d, diagonal)
+    axis = [*range(d), *(i for i, _ in idx)]
+    col = [0] * d + [1 + j for _, j in idx]
+    monos = [(u, v) for u in range(d + 1) for v in range(u, d + 1)]
+    entries = [(i, j) for i in range(d) for j in range(i, d)]
+    n = len(axis)
+    grad = (np.array([monos.index((0, col[a])) for a in range(n)]), 1 + np.array(axis))
+    mi = np.array([[monos.index(tuple(sorted((col[a], col[b])))) for b in range(n)]
+                   for a in range(n)])
+    hi = np.array([[1 + d + entries.index(tuple(sorted((axis[a], axis[b])))) for b in range(n)]
+                   for a in range(n)])
+    return monos, entries, grad, (mi, hi)
+
+
+def weighted_sums(v: np.ndarray, w: np.ndarray, row, k: int) -> np.ndarray:
+    """Σ w v per q: ``row`` the q of each node, or None: one template of weights w for each of
+    the k q's in turn."""
+    if row is None:
+        return v.reshape(k, -1) @ w
+    return np.bincount(row, weights=w * v, minlength=k)
+
+
+_TEMPLATES: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _monomial_weights(z, w, monos, cache: bool) -> np.ndarray:
+    """w·m(z) for each monomial (u, v) of (1, z): (M, len(monos)).  A template rule's (the
+    grids' cached z and w, ``cache``) is kept, keyed by their identity (they are held, so the
+    key stays theirs)."""
+    key = (id(z), id(w), len(monos))
+    if cache and key in _TEMPLATES:
+        return _TEMPLATES[key][2]
+    ones_z = np.concatenate([np.ones((len(z), 1)), z], axis=1)
+    wm = np.stack([w * ones_z[:, u] * ones_z[:, v] if u else w * ones_z[:, v]
+                   for u, v in monos], axis=1)
+    if cache:
+        _TEMPLATES[key] = (z, w, wm)
+    return wm
+
+
 def _reverse_sums(vals, z, w, row, theta, chol, diagonal):
-    """KL(q‖p) (and unless vals has no score, its gradient; and unless it has no Hessian, the
-    Hessian in θ) by the rule (z, w, row)."""
+    """KL(q‖p) (and if vals has more than log p's column, its gradient; and if it has the
+    Hessian's, the Hessian in θ) by the rule (z, w, row; rows contiguous; row None: z and w one
+    template for every q).  ``vals``: log p (N,) or the columns of
+    :meth:`explorer.mvnormal.MvMixture.value_columns` (N, 1 + d [+ d(d+1)/2]).
+
+    With x = μ + L z every derivative of E_q[log p] is a weighted sum E[m(z) v(x)] of a
+    monomial m of degree ≤ 2 in z and a value v (log p, a score or a Hessian entry): all of
+    them, for q_r, are one small product (monomials × nodes) @ (nodes × values)."""
     k, d = chol.shape[:2]
-    lp, s, h = vals
     logdet = np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
     neg_hq = -(0.5 * d * (1.0 + LOG_2PI) + logdet)
-    f = neg_hq - np.bincount(row, weights=w * lp, minlength=k)
-    if s is None:
-        return f, None, None
-    idx = lower_index(d, diagonal)
-    # ∂x/∂(μ_i) = e_i, ∂x/∂L_ij = z_j e_i: each is coef·e_axis
-    axis = np.array(list(range(d)) + [i for i, _ in idx])
-    coef = np.concatenate([np.ones((len(z), d)), z[:, [j for _, j in idx]]], axis=1)
-    bounds = np.searchsorted(row, np.arange(k + 1))
-    wc = w[:, None] * coef
-    es = np.add.reduceat(wc * s[:, axis], bounds[:-1], axis=0)
+    if vals.ndim == 1:
+        return neg_hq - weighted_sums(vals, w, row, k), None, None
+    hessian = vals.shape[1] > 1 + d
+    monos, _, (gm, gv), (mi, hi) = _sum_maps(d, diagonal)
+    if not hessian:
+        monos = monos[:d + 1]  # (0, v): 1 and z_j
+    wm = _monomial_weights(z, w, monos, cache=row is None)
+    if row is None:  # one template rule for every q: (values × nodes) @ (nodes × monomials)
+        rows_first = np.ascontiguousarray(vals.T).reshape(vals.shape[1], k, -1)
+        sums = np.matmul(rows_first.transpose(1, 0, 2), wm).transpose(0, 2, 1)
+    else:
+        bounds = np.searchsorted(row, np.arange(k + 1))
+        sums = np.stack([wm[a:b].T @ vals[a:b]
+                         for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    f = neg_hq - sums[:, 0, 0]
+    es = sums[:, gm, gv]
     jac, is_log = _jacobian(theta, d, diagonal)
     g = -jac * es - is_log
-    if h is None:
+    if not hessian:
         return f, g, None
-    eh = np.empty((k, len(axis), len(axis)))
-    pick = axis[:, None] * d + axis[None, :]  # which entry of ∇²log p each (a, b) takes
-    for r in range(k):  # E[coef_a coef_b ∂²log p/∂x_axis(a) ∂x_axis(b)], one product per entry
-        seg = slice(bounds[r], bounds[r + 1])
-        each = np.stack([(wc[seg] * h[seg, i, j, None]).T @ coef[seg]
-                         for i in range(d) for j in range(d)])
-        eh[r] = each[pick, np.arange(len(axis))[:, None], np.arange(len(axis))[None, :]]
+    eh = sums[:, mi, hi]
     hh = -(jac[:, :, None] * jac[:, None, :] * eh)
     hh[:, is_log, is_log] -= (jac * es)[:, is_log]
     return f, g, hh
@@ -171,13 +223,13 @@ def forward_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False):
     return f, g, 0.5 * (h + h.transpose(0, 2, 1))
 
 
-def expect(mu, chol, frames: MvMixture, fn, skip=None) -> np.ndarray:
+def expect(mu, chol, frames: MvMixture, fn) -> np.ndarray:
     """E_q[fn] for the K Gaussians N(μ_k, L_k L_kᵀ) by the adaptive rule (frames: the target's
-    components; ``skip[k]``: a frame identical to q_k)."""
+    components)."""
     def reduce(vals, z, w, row, rows):
-        return (np.bincount(row, weights=w * vals, minlength=len(rows)),)
+        return (weighted_sums(vals, w, row, len(rows)),)
 
-    return adaptive(mu, chol, frames, fn, reduce, skip)[0]
+    return adaptive(mu, chol, frames, fn, reduce)[0]
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -190,7 +242,7 @@ def mixture_entropy(p: MvMixture) -> float:
     keep = [i for i, w in enumerate(pc.weights) if w > 0]
     mu = np.array([comps[i].mu for i in keep])
     chol = np.array([comps[i].chol for i in keep])
-    e = expect(mu, chol, pc, pc.logpdf, skip=np.array(keep))
+    e = expect(mu, chol, pc, pc.logpdf)
     return -math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep))
 
 
@@ -225,7 +277,7 @@ def kl_mv(p, q) -> float:
     keep = [i for i, w in enumerate(pc.weights) if w > 0]
     mu = np.array([pc.components[i].mu for i in keep])
     chol = np.array([pc.components[i].chol for i in keep])
-    e = expect(mu, chol, both, lambda x: pc.logpdf(x) - qc.logpdf(x), skip=np.array(keep))
+    e = expect(mu, chol, both, lambda x: pc.logpdf(x) - qc.logpdf(x))
     return max(math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep)), 0.0)
 
 
