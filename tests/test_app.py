@@ -647,6 +647,27 @@ def test_first_page_imports_no_pandas_pyarrow_or_scipy():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_first_run_asks_the_browser_for_plotly_once_with_a_constant_script():
+    """views/boot.py: a session's first run starts with the one script that imports Streamlit's
+    own Plotly chunk (an installed file), whatever the link says; later runs do not send it."""
+    import streamlit
+
+    from views.boot import plotly_chunk
+
+    name = plotly_chunk()
+    assert name is not None
+    assert (Path(streamlit.__file__).parent / "static" / "static" / "js" / name).is_file()
+
+    def scripts(at):
+        return [h.proto.body for h in at.get("html") if h.proto.unsafe_allow_javascript]
+
+    at = run_app({"c": "n:1:0:1<script>alert(1)</script>", "u": "'); alert(1); ('"})
+    first = scripts(at)
+    assert len(first) == 1 and f"'{name}'" in first[0]
+    assert "alert" not in first[0] and first == scripts(run_app())  # the same for every link
+    assert scripts(rerun(at)) == []
+
+
 def test_penalty_page_reads_true_about_reverse_kl():
     """The bimodal target has three reverse-KL optima (two modes and a bridge), so the page may
     not claim that q "stays inside a mode"."""
