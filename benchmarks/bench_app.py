@@ -46,7 +46,8 @@ from browser_support import launch_chromium, streamlit_server, wait_for_app_idle
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 PEAK_OF = """([name, peak]) => {
-    const g = document.querySelector('.st-key-fits_chart .js-plotly-plot');
+    const g = document.querySelector('.st-key-fits_chart .js-plotly-plot, '
+                                      + '.st-key-fits_chart_stacked .js-plotly-plot');
     if (!g || !g._fullData) return false;
     const t = g._fullData.find(d => d.name === name);
     if (!t) return false;
@@ -227,6 +228,7 @@ MARKS = """(() => {
 })()"""
 
 THROTTLE: tuple[float, float] | None = None  # (Mbit/s, round trip ms), set by --network
+PHONE: str | None = None  # a Playwright device name (--phone): its user agent, screen and touch
 
 PHASES = [  # (label, start mark, end mark); marks are page-clock ms
     ("browser loads Streamlit's page until websocket open", "nav", "ws_open"),
@@ -248,7 +250,8 @@ def cold_start(script: Path | None, done: str, tmp: Path) -> dict:
     with streamlit_server(script=script) as url, sync_playwright() as pw:
         out = {"server": time.perf_counter() - t0}
         browser = launch_chromium(pw)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = (browser.new_context(**pw.devices[PHONE]).new_page() if PHONE
+                else browser.new_page(viewport={"width": 1400, "height": 1000}))
         page.add_init_script(MARKS)
         if THROTTLE:  # a visitor's network instead of localhost (Chromium's own emulation)
             cdp = page.context.new_cdp_session(page)
@@ -295,14 +298,17 @@ def print_cold_starts(runs: dict[str, list[dict]], n: int) -> None:
             return (m[b] - m[a]) / 1e3 if a in m and b in m else None
         return f
 
-    print(f"cold start, median of {n} alternating runs of each (wall s; page-clock phases)")
-    print(f"{'':52s}" + "".join(f"{k:>10s}" for k in names))
+    where = (f"{PHONE}, " if PHONE else "") + (
+        f"{THROTTLE[0]:g} Mbit/s, {THROTTLE[1]:g} ms round trip" if THROTTLE else "localhost")
+    print(f"cold start ({where}), median of {n} alternating runs of each (wall s; page-clock "
+          "phases)")
+    print(f"{'':52s}" + "".join(f" {k:>10s}" for k in names))
     rows = [("server start (until /_stcore/health answers)", lambda r: r["server"]),
             ("first navigation until drawn (first view)", lambda r: r["first"]),
             ("cold start = server start + first view", lambda r: r["server"] + r["first"])]
     rows += [(label, phase(a, b)) for label, a, b in PHASES]
     for label, f in rows:
-        print(f"{label:52s}" + "".join(f" {cell(med(k, f))}" for k in names))
+        print(f"{label:52s}" + "".join(f"  {cell(med(k, f))}" for k in names))
     total = {k: med(k, lambda r: r["server"] + r["first"]) for k in names}
     app = total[names[-1]]
     for k in names[:-1]:
@@ -326,9 +332,13 @@ def main() -> None:
     ap.add_argument("--cold-only", action="store_true", help="only the cold starts")
     ap.add_argument("--network", metavar="MBIT,RTT_MS", default=None,
                     help="cold starts over an emulated network, e.g. 20,40 (default: localhost)")
+    ap.add_argument("--phone", action="store_true",
+                    help="cold starts in an emulated phone (Pixel 7: its user agent, 412 px)")
     args = ap.parse_args()
+    global PHONE, THROTTLE
+    if args.phone:
+        PHONE = "Pixel 7"
     if args.network:
-        global THROTTLE
         mbit, rtt = (float(v) for v in args.network.split(","))
         THROTTLE = (mbit, rtt)
     if args.users:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import streamlit as st
 
-SENT = "_kl_plotly_preload_sent"
 _CHUNK = re.compile(r"PlotlyChart\.[A-Za-z0-9_-]+\.js")
 
 
@@ -37,11 +36,12 @@ SCRIPT = ("<script>(() => {{ const s = document.querySelector("
 
 
 def preload_plotly() -> None:
-    """On a session's first run, have the browser start loading Plotly now (an invisible
-    element: its container is hidden, and it is sent only once)."""
-    if _NAME is None or st.session_state.get(SENT):
+    """Have the browser start loading Plotly now: an invisible element (its container is
+    hidden), sent on every run — were it left out of later runs, every element after it would
+    move up one place in Streamlit's element tree and be built and drawn afresh.  Once Plotly is
+    loaded, the import does nothing."""
+    if _NAME is None:
         return
-    st.session_state[SENT] = True
     with st.container(key="kl_preload"):
         # the container and the layout wrapper around it (else its 1rem gap shows)
         st.html("<style>.st-key-kl_preload, [data-testid=\"stLayoutWrapper\"]:has("
