@@ -59,8 +59,6 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # `streamlit run` adds it; AppTest and other runners may not
     sys.path.insert(0, str(ROOT))
 
-from views.common import as_text, get_state, link_warnings, load_state, sync_url  # noqa: E402
-from views.sidebar import render_target_builder, render_unit  # noqa: E402
 
 SECTIONS = {  # the sidebar's groups of pages, all shown (expanded)
     "Forward vs reverse KL": [
@@ -91,6 +89,13 @@ NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill", "vi-2d"
 # An emoji icon: Streamlit draws it as an inline data: SVG favicon.  (A ":material/…:" page icon
 # is fetched from fonts.gstatic.com on every view; the page icons below use the bundled font.)
 st.set_page_config(page_title="KL Explorer", page_icon="⚖️", layout="wide")
+from views.boot import preload_plotly  # noqa: E402 - streamlit only
+
+preload_plotly()  # first, so that the browser loads Plotly while the imports below and the page run
+
+from views.common import as_text, get_state, link_warnings, load_state, sync_url  # noqa: E402
+from views.sidebar import render_target_builder, render_unit  # noqa: E402
+
 load_state()
 page = st.navigation({section: [st.Page(path, title=title, icon=icon, default=not url,
                                           url_path=url or None) for path, title, url, icon in rows]

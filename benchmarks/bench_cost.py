@@ -4,7 +4,10 @@ Each case opens one page with one query string the way a visitor's browser would
 run by Streamlit's AppTest: the link's state, then the page), in a fresh subprocess so no cache is
 warm and the peak RSS is that request's alone.  Printed per case:
 
-* CPU-s — user + system CPU time of the run (one core; the app is single-threaded per run);
+* CPU-s — user + system CPU time of the run (one core; the app is single-threaded per run), in a
+  process that has imported the libraries the app uses (numpy, scipy's submodules, Plotly,
+  Streamlit, explorer), as a serving process has after its first visitors; --cold counts scipy's
+  submodule imports (~0.5 CPU-s, once per process) in the first request that needs them;
 * peak RSS — the process's peak resident memory, and its rise over the baseline row's peak (the
   default page opened in the same way: the memory any first request costs);
 * chart bytes — the Plotly figure JSON sent to the browser;
@@ -96,6 +99,8 @@ sys.path.insert(0, ROOT)
 import numpy, scipy, plotly, streamlit  # noqa: F401
 from streamlit.testing.v1 import AppTest
 import explorer, explorer.landscape, explorer.mle, explorer.fitting  # noqa: F401
+if not COLD:  # what a serving process has loaded once (~0.5 CPU-s): not a cost of this link
+    import scipy.integrate, scipy.optimize, scipy.spatial, scipy.special  # noqa: F401
 
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -129,8 +134,9 @@ FILES = {"": "", "penalty": "views/penalty.py", "landscape": "views/landscape.py
          "sweep": "views/sweep.py", "drift": "views/drift.py"}
 
 
-def measure(page: str, params: dict) -> dict:
-    code = (f"ROOT = {str(ROOT)!r}\nPARAMS = {params!r}\nPAGE = {FILES[page]!r}\n" + CHILD)
+def measure(page: str, params: dict, cold: bool = False) -> dict:
+    code = (f"ROOT = {str(ROOT)!r}\nPARAMS = {params!r}\nPAGE = {FILES[page]!r}\n"
+            f"COLD = {cold!r}\n" + CHILD)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=900, env={"OMP_NUM_THREADS": "1",
                                                      "OPENBLAS_NUM_THREADS": "1",
@@ -143,6 +149,8 @@ def measure(page: str, params: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", default="", help="run only the cases whose name contains this")
+    ap.add_argument("--cold", action="store_true",
+                    help="count scipy's submodule imports too (a fresh process's first request)")
     args = ap.parse_args()
     print(f"{'case':52} {'CPU-s':>7} {'wall-s':>7} {'peak MB':>8} {'+MB':>6} {'chart KB':>9}"
           "  page shown")
@@ -150,7 +158,7 @@ def main() -> None:
     for i, (name, page, params) in enumerate(CASES):
         if i and args.only not in name:
             continue
-        r = measure(page, params)
+        r = measure(page, params, args.cold)
         base = r["peak"] if base is None else base
         print(f"{name:52} {r['cpu']:7.2f} {r['wall']:7.2f} {r['peak']:8.0f} "
               f"{r['peak'] - base:+6.0f} {r['chart'] / 1024:9.0f}  {r['title'][:24]}", flush=True)

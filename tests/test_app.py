@@ -647,6 +647,44 @@ def test_first_page_imports_no_pandas_pyarrow_or_scipy():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_a_phone_gets_only_the_stacked_charts(monkeypatch):
+    """views.common.show_chart: a browser that says it is a phone gets each multi-panel chart
+    once, stacked (no CSS switch), instead of both layouts; others get both, as before."""
+    import views.common
+
+    def chart_ids(at):
+        return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
+
+    assert chart_ids(run_app()) == ["fits_chart", "fits_chart_stacked", "manual_chart",
+                                    "manual_chart_stacked"]
+    monkeypatch.setattr(views.common, "on_phone", lambda: True)
+    at = run_app()
+    assert chart_ids(at) == ["fits_chart_stacked", "manual_chart_stacked"]
+    assert not any("@media" in h.proto.body for h in at.get("html"))
+    assert "3.162" in [m.value for m in at.metric]  # the same page otherwise
+
+
+def test_every_run_asks_the_browser_for_plotly_with_a_constant_script():
+    """views/boot.py: every run starts with the one script that imports Streamlit's own Plotly
+    chunk (an installed file), the same whatever the link says."""
+    import streamlit
+
+    from views.boot import plotly_chunk
+
+    name = plotly_chunk()
+    assert name is not None
+    assert (Path(streamlit.__file__).parent / "static" / "static" / "js" / name).is_file()
+
+    def scripts(at):
+        return [h.proto.body for h in at.get("html") if h.proto.unsafe_allow_javascript]
+
+    at = run_app({"c": "n:1:0:1<script>alert(1)</script>", "u": "'); alert(1); ('"})
+    first = scripts(at)
+    assert len(first) == 1 and f"'{name}'" in first[0]
+    assert "alert" not in first[0] and first == scripts(run_app())  # the same for every link
+    assert scripts(rerun(at)) == first
+
+
 def test_penalty_page_reads_true_about_reverse_kl():
     """The bimodal target has three reverse-KL optima (two modes and a bridge), so the page may
     not claim that q "stays inside a mode"."""

@@ -358,12 +358,30 @@ def cached_figure(build, key: tuple, *args, **kwargs):
     return compact(build(mixture(key), *args, **kwargs))
 
 
+def on_phone() -> bool:
+    """Whether the visitor's browser says it is a phone: "Mobi" in its User-Agent (what phone
+    browsers send) or the client hint Sec-CH-UA-Mobile: ?1.  False where unknown (AppTest)."""
+    try:
+        headers = st.context.headers
+        return (headers.get("Sec-CH-UA-Mobile") == "?1"
+                or "Mobi" in (headers.get("User-Agent") or ""))
+    except Exception:  # no browser session behind this run
+        return False
+
+
 def show_chart(build, key: str, filename: str, where=None) -> None:
     """A multi-panel figure that reads at any width: ``build(stacked)`` is drawn side by side
     (key ``key``) on screens wider than 640 px and stacked (key ``key + "_stacked"``) at
     ≤ 640 px, where Streamlit stacks its columns; a CSS media query shows one of the two.  The
-    server cannot know the width, so both are sent (each ≤ 2000 points a trace)."""
+    server cannot know the width, so both are sent (each ≤ 2000 points a trace) — except to a
+    phone, which gets the stacked one only (readable at any width): a phone then builds, sends
+    and draws half the charts (a chart's first drawing is most of a first view's browser time,
+    benchmarks/bench_app.py --phone)."""
     where = where or st
+    if on_phone():
+        where.plotly_chart(compact(build(True)), key=f"{key}_stacked",
+                           config=plot_config(filename))
+        return
     wide_or_narrow(key, where)
     where.plotly_chart(compact(build(False)), key=key, config=plot_config(filename))
     where.plotly_chart(compact(build(True)), key=f"{key}_stacked", config=plot_config(filename))
