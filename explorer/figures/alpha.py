@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from explorer import style
 from explorer.distributions import Normal, as_mixture
 from explorer.figures.base import LEGEND_GAP_PX, _finish, at, panel_grid
-from explorer.figures.fits import _density_axis, _density_traces, _note, _q_trace
+from explorer.figures.fits import _density_dicts, _density_range, _note_props, _q_trace
 from explorer.figures.sweep import add_branches, mark_current, mark_switches, mu_range
 from explorer.figures.text import _wrap, fmt_kl, fmt_mu_sigma, fmt_num
 from explorer.grid import x_grid
@@ -53,7 +53,8 @@ def alpha_figure(p, fit: Normal | None, others: Sequence[Normal], summary: str |
     one = at(stacked, 1)
     qs = [q for q in (fit, *others) if q is not None]
     x = x_grid(p, *qs, n=500)
-    _density_traces(fig, p, x, **one, show_legend=True)
+    for trace in _density_dicts(p, x, show_legend=True):
+        fig.add_trace(trace, **one)
     for i, q in enumerate(others):
         fig.add_trace(_q_trace(q, x, "other local optima", style.REVERSE, dash="dash",
                                width=2.0, opacity=0.5, show_legend=i == 0, group="others"),
@@ -61,11 +62,11 @@ def alpha_figure(p, fit: Normal | None, others: Sequence[Normal], summary: str |
     if fit is not None:
         fig.add_trace(_q_trace(fit, x, "D<sub>α</sub> fit q", style.FORWARD), **one)
     xref, yref = ("x domain", "y domain")
-    _note(fig, summary if fit is not None else
-          "No Gaussian has a finite D<sub>α</sub> at this α:<br>"
-          + _wrap(reason or "see below", 44), xref, yref)
+    fig.add_annotation(**_note_props(
+        summary if fit is not None else "No Gaussian has a finite D<sub>α</sub> at this α:<br>"
+        + _wrap(reason or "see below", 44), xref, yref))
     curves = [as_mixture(p).pdf(x), *(q.pdf(x) for q in qs)]
-    _density_axis(fig, curves, False, 0.36, **one)
+    fig.update_yaxes(**_density_range(curves, False, 0.36), **one)
     fig.update_xaxes(title_text="x", **one)
     fig.update_yaxes(title_text="density", **one)
     lo, hi = float(sw.values[0]), float(sw.values[-1])

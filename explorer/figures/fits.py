@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from explorer import style
 from explorer.distributions import Normal, as_mixture
-from explorer.figures.base import _finish, at, panel_grid
+from explorer.figures.base import Panels, finish
 from explorer.figures.text import fmt_kl, fmt_mu_sigma, forward_infinite, safe_kl
 from explorer.grid import x_grid, x_range
 
@@ -24,32 +24,41 @@ def _grid(p, qs: Sequence[Normal], n: int = 500) -> np.ndarray:
     return x_grid(p, *qs, n=n)
 
 
-def _density_traces(fig, p, x, row: int, col: int, show_legend: bool) -> None:
+def _density_dicts(p, x, show_legend: bool) -> list[dict]:
     """p filled, and (for a mixture) its weighted components as faint dotted lines."""
     pm = as_mixture(p)
     active = [(w, c) for w, c in zip(pm.weights, pm.components, strict=True) if w > 0]
+    out = []
     if len(active) > 1:
-        for i, (w, c) in enumerate(active):
-            fig.add_trace(go.Scatter(
-                x=x, y=w * c.pdf(x), mode="lines", name="components of p",
-                legendgroup="components", showlegend=show_legend and i == 0,
-                line={"color": style.rgba(style.TARGET, 0.55), "width": 1.2, "dash": "dot"},
-                hoverinfo="skip"), row=row, col=col)
-    fig.add_trace(go.Scatter(
-        x=x, y=pm.pdf(x), mode="lines", name="target p", legendgroup="p",
-        showlegend=show_legend, fill="tozeroy", fillcolor=style.rgba(style.TARGET, 0.22),
-        line={"color": style.TARGET, "width": 2},
-        hovertemplate="p(x) = %{y:.4g}<extra></extra>"), row=row, col=col)
+        for k, (w, c) in enumerate(active):
+            out.append({"type": "scatter",
+                        "x": x, "y": w * c.pdf(x), "mode": "lines", "name": "components of p",
+                        "legendgroup": "components", "showlegend": show_legend and k == 0,
+                        "line": {"color": style.rgba(style.TARGET, 0.55), "width": 1.2,
+                                 "dash": "dot"},
+                        "hoverinfo": "skip"})
+    out.append({"type": "scatter",
+                "x": x, "y": pm.pdf(x), "mode": "lines", "name": "target p", "legendgroup": "p",
+                "showlegend": show_legend, "fill": "tozeroy",
+                "fillcolor": style.rgba(style.TARGET, 0.22),
+                "line": {"color": style.TARGET, "width": 2},
+                "hovertemplate": "p(x) = %{y:.4g}<extra></extra>"})
+    return out
+
+
+def _density_traces(pn: Panels, p, x, i: int, show_legend: bool) -> None:
+    for trace in _density_dicts(p, x, show_legend):
+        pn.add(trace, i)
 
 
 def _q_trace(q: Normal, x, name: str, colour: str, *, dash: str | None = None,
              width: float = 3.0, opacity: float = 1.0, show_legend: bool = True,
-             group: str | None = None) -> go.Scatter:
-    return go.Scatter(
-        x=x, y=q.pdf(x), mode="lines", name=name, legendgroup=group or name,
-        showlegend=show_legend, opacity=opacity,
-        line={"color": colour, "width": width, "dash": dash},
-        hovertemplate=f"{name}: %{{y:.4g}}<extra></extra>")
+             group: str | None = None) -> dict:
+    return {"type": "scatter",
+            "x": x, "y": q.pdf(x), "mode": "lines", "name": name, "legendgroup": group or name,
+            "showlegend": show_legend, "opacity": opacity,
+            "line": {"color": colour, "width": width, "dash": dash},
+            "hovertemplate": f"{name}: %{{y:.4g}}<extra></extra>"}
 
 
 def fit_summary(p, q: Normal, unit: str = "nats") -> str:
@@ -60,23 +69,32 @@ def fit_summary(p, q: Normal, unit: str = "nats") -> str:
             f"KL(q‖p) = {fmt_kl(safe_kl(q, p), unit)}")
 
 
-def _note(fig, text: str, xref: str, yref: str, *, x=0.99, y=0.97, xanchor="right") -> None:
-    fig.add_annotation(text=text, xref=xref, yref=yref, x=x, y=y, xanchor=xanchor,
-                       yanchor="top", showarrow=False, align="left",
-                       bgcolor="rgba(128,128,128,0.14)", borderpad=6, font={"size": 13})
+def _note_props(text: str, xref: str, yref: str, *, x=0.99, y=0.97, xanchor="right") -> dict:
+    """A note in the top corner of a panel (``xref``/``yref``: its axes' domains)."""
+    return {"text": text, "xref": xref, "yref": yref, "x": x, "y": y, "xanchor": xanchor,
+            "yanchor": "top", "showarrow": False, "align": "left",
+            "bgcolor": "rgba(128,128,128,0.14)", "borderpad": 6, "font": {"size": 13}}
 
 
-def _density_axis(fig, values, log_density: bool, headroom: float, **pos) -> None:
-    """y range of a density panel: the curves fill the lower part, the notes the top
+def _note(pn: Panels, text: str, i: int, **where) -> None:
+    xr, yr = pn._axes(i)
+    pn.annotate(**_note_props(text, f"{xr} domain", f"{yr} domain", **where))
+
+
+def _density_range(values, log_density: bool, headroom: float) -> dict:
+    """y axis of a density panel: the curves fill the lower part, the notes the top
     ``headroom`` (a fraction of the axis).  Log: six decades below the highest density."""
     top = max(float(np.max(v)) for v in values)
     if log_density:
         hi = math.log10(top)
         lo = hi - 6.0
-        fig.update_yaxes(type="log", range=[lo, hi + (hi - lo) * headroom / (1 - headroom)],
-                         exponentformat="power", **pos)
-    else:
-        fig.update_yaxes(range=[0.0, top / (1 - headroom)], **pos)
+        return {"type": "log", "range": [lo, hi + (hi - lo) * headroom / (1 - headroom)],
+                "exponentformat": "power"}
+    return {"range": [0.0, top / (1 - headroom)]}
+
+
+def _density_axis(pn: Panels, values, log_density: bool, headroom: float, i: int) -> None:
+    pn.yaxis(i, **_density_range(values, log_density, headroom))
 
 
 def fits_figure(p, q_forward: Normal | None, q_reverse: Normal,
@@ -92,37 +110,35 @@ def fits_figure(p, q_forward: Normal | None, q_reverse: Normal,
     """
     qs = [q for q in (q_forward, q_reverse, *other_optima) if q is not None]
     x = _grid(p, qs)
-    fig = panel_grid(2, stacked, (FORWARD_TITLE, REVERSE_TITLE), h_spacing=0.05,
-                     shared_xaxes=True, shared_yaxes=not stacked)
-    one, two = at(stacked, 1), at(stacked, 2)
-    _density_traces(fig, p, x, **one, show_legend=True)
-    _density_traces(fig, p, x, **two, show_legend=False)
+    pn = Panels(2, stacked, (FORWARD_TITLE, REVERSE_TITLE), h_spacing=0.05,
+                shared_xaxes=True, shared_yaxes=not stacked)
+    _density_traces(pn, p, x, 1, show_legend=True)
+    _density_traces(pn, p, x, 2, show_legend=False)
     if q_forward is not None:
-        fig.add_trace(_q_trace(q_forward, x, "forward fit q", style.FORWARD), **one)
-        _note(fig, fit_summary(p, q_forward, unit), "x domain", "y domain")
+        pn.add(_q_trace(q_forward, x, "forward fit q", style.FORWARD), 1)
+        _note(pn, fit_summary(p, q_forward, unit), 1)
     else:
-        _note(fig, ("No forward fit: KL(p‖q) = ∞<br>for every Gaussian q"
-                    + ("<br>(p's variance is infinite)" if forward_reason else ""))
+        _note(pn, ("No forward fit: KL(p‖q) = ∞<br>for every Gaussian q"
+                   + ("<br>(p's variance is infinite)" if forward_reason else ""))
               if forward_infinite(p)
               else "No certified forward fit:<br>the optimum lies outside<br>the allowed σ, μ",
-              "x domain", "y domain", x=0.01, y=0.97, xanchor="left")
-    for i, q in enumerate(other_optima):
-        fig.add_trace(_q_trace(q, x, "other reverse optima", style.REVERSE, dash="dash",
-                               width=2.0, opacity=0.45, show_legend=i == 0,
-                               group="others"), **two)
-    fig.add_trace(_q_trace(q_reverse, x, "reverse fit q", style.REVERSE), **two)
-    _note(fig, fit_summary(p, q_reverse, unit), "x2 domain", "y2 domain")
+              1, x=0.01, y=0.97, xanchor="left")
+    for k, q in enumerate(other_optima):
+        pn.add(_q_trace(q, x, "other reverse optima", style.REVERSE, dash="dash", width=2.0,
+                        opacity=0.45, show_legend=k == 0, group="others"), 2)
+    pn.add(_q_trace(q_reverse, x, "reverse fit q", style.REVERSE), 2)
+    _note(pn, fit_summary(p, q_reverse, unit), 2)
     # the notes (3 lines) take the top 30% of each panel; the curves stay below them
     curves = [as_mixture(p).pdf(x), *(q.pdf(x) for q in qs)]
     for i in (1, 2):
-        _density_axis(fig, curves, log_density, 0.3, **at(stacked, i))
-    fig.update_xaxes(title_text="x")
+        _density_axis(pn, curves, log_density, 0.3, i)
+    pn.xaxis(title={"text": "x"})
     label = "density (log scale)" if log_density else "density"
-    fig.update_yaxes(title_text=label, **one)
+    pn.yaxis(1, title={"text": label})
     if stacked:
-        fig.update_yaxes(title_text=label, **two)
-        fig.update_xaxes(showticklabels=True)
-    return _finish(fig, height=height, stacked=stacked, margin={"l": 60})
+        pn.yaxis(2, title={"text": label})
+        pn.xaxis(showticklabels=True)
+    return finish(pn, height=height, margin={"l": 60})
 
 
 def manual_figure(p, q_manual: Normal, q_forward: Normal | None, q_reverse: Normal,
@@ -133,50 +149,43 @@ def manual_figure(p, q_manual: Normal, q_forward: Normal | None, q_reverse: Norm
     ``stacked``; ``log_density`` puts panel 1's densities on a log axis."""
     fits = [q for q in (q_forward, q_reverse) if q is not None]
     x = _grid(p, [q_manual, *fits])
-    fig = panel_grid(2, stacked, ("p and your q", "where the optima are (μ, σ)"),
-                     widths=[0.68, 0.32], h_spacing=0.1)
-    one, two = at(stacked, 1), at(stacked, 2)
-    _density_traces(fig, p, x, **one, show_legend=True)
+    pn = Panels(2, stacked, ("p and your q", "where the optima are (μ, σ)"),
+                widths=[0.68, 0.32], h_spacing=0.1)
+    _density_traces(pn, p, x, 1, show_legend=True)
     if q_forward is not None:
-        fig.add_trace(_q_trace(q_forward, x, "forward optimum", style.FORWARD, dash="dash",
-                               width=2), **one)
-    fig.add_trace(_q_trace(q_reverse, x, "reverse optimum", style.REVERSE, dash="dash",
-                           width=2), **one)
-    fig.add_trace(_q_trace(q_manual, x, "your q", style.MANUAL, width=3.5), **one)
+        pn.add(_q_trace(q_forward, x, "forward optimum", style.FORWARD, dash="dash", width=2), 1)
+    pn.add(_q_trace(q_reverse, x, "reverse optimum", style.REVERSE, dash="dash", width=2), 1)
+    pn.add(_q_trace(q_manual, x, "your q", style.MANUAL, width=3.5), 1)
     # parameter plane
     if q_forward is not None:
-        fig.add_trace(go.Scatter(x=[q_forward.mean], y=[q_forward.std], mode="markers",
-                                 name="forward optimum", legendgroup="forward optimum",
-                                 showlegend=False,
-                                 marker={"symbol": "star", "size": 16, "color": style.FORWARD},
-                                 hovertemplate="forward optimum<br>μ=%{x:.4g}, σ=%{y:.4g}"
-                                               "<extra></extra>"), **two)
+        pn.add({"type": "scatter", "x": [q_forward.mean], "y": [q_forward.std],
+                "mode": "markers", "name": "forward optimum", "legendgroup": "forward optimum",
+                "showlegend": False,
+                "marker": {"symbol": "star", "size": 16, "color": style.FORWARD},
+                "hovertemplate": "forward optimum<br>μ=%{x:.4g}, σ=%{y:.4g}<extra></extra>"}, 2)
     opt = [q_reverse, *[q for q in other_optima if q != q_reverse]]
-    fig.add_trace(go.Scatter(x=[q.mean for q in opt], y=[q.std for q in opt], mode="markers",
-                             name="reverse optima", legendgroup="reverse optimum",
-                             showlegend=False,
-                             marker={"symbol": "diamond", "size": 13, "color": style.REVERSE,
-                                     "line": {"width": 1, "color": "white"}},
-                             hovertemplate="reverse optimum<br>μ=%{x:.4g}, σ=%{y:.4g}"
-                                           "<extra></extra>"), **two)
-    fig.add_trace(go.Scatter(x=[q_manual.mean], y=[q_manual.std], mode="markers",
-                             name="your q", legendgroup="your q", showlegend=False,
-                             marker={"symbol": "circle", "size": 12, "color": style.MANUAL},
-                             hovertemplate="your q<br>μ=%{x:.4g}, σ=%{y:.4g}<extra></extra>"),
-                  **two)
-    fig.update_xaxes(title_text="x", **one)
+    pn.add({"type": "scatter", "x": [q.mean for q in opt], "y": [q.std for q in opt],
+            "mode": "markers", "name": "reverse optima", "legendgroup": "reverse optimum",
+            "showlegend": False,
+            "marker": {"symbol": "diamond", "size": 13, "color": style.REVERSE,
+                       "line": {"width": 1, "color": "white"}},
+            "hovertemplate": "reverse optimum<br>μ=%{x:.4g}, σ=%{y:.4g}<extra></extra>"}, 2)
+    pn.add({"type": "scatter", "x": [q_manual.mean], "y": [q_manual.std], "mode": "markers",
+            "name": "your q", "legendgroup": "your q", "showlegend": False,
+            "marker": {"symbol": "circle", "size": 12, "color": style.MANUAL},
+            "hovertemplate": "your q<br>μ=%{x:.4g}, σ=%{y:.4g}<extra></extra>"}, 2)
+    pn.xaxis(1, title={"text": "x"})
     # The (μ, σ) plane spans p's drawing range and the σ's shown (with room), so optima that
     # coincide up to rounding (μ = ±1e-17) do not blow the axis up into noise.
     lo, hi = x_range(p)
     sds = [q.std for q in (q_manual, *fits, *other_optima)]
-    fig.update_xaxes(title_text="μ", range=[lo, hi], **two)
-    fig.update_yaxes(title_text="density", **one)
+    pn.xaxis(2, title={"text": "μ"}, range=[lo, hi])
+    pn.yaxis(1, title={"text": "density"})
     e_lo, e_hi = math.log10(min(sds)) - 0.3, math.log10(max(sds)) + 0.3
-    fig.update_yaxes(title_text="σ (log scale)", type="log", range=[e_lo, e_hi],
-                     **style.log_ticks(10**e_lo, 10**e_hi), **two)
+    pn.yaxis(2, title={"text": "σ (log scale)"}, type="log", range=[e_lo, e_hi],
+             **style.log_ticks(10**e_lo, 10**e_hi))
     curves = [as_mixture(p).pdf(x), *(q.pdf(x) for q in (q_manual, *fits))]
-    _density_axis(fig, curves, log_density, 0.05, **one)
+    _density_axis(pn, curves, log_density, 0.05, 1)
     if log_density:
-        fig.update_yaxes(title_text="density (log scale)", **one)
-    return _finish(fig, height=height, stacked=stacked, hovermode="closest")
-
+        pn.yaxis(1, title={"text": "density (log scale)"})
+    return finish(pn, height=height, hovermode="closest")

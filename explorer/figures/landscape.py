@@ -7,15 +7,18 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sequential
 
 from explorer import style
 from explorer.distributions import Normal
-from explorer.figures.base import _as_normal, _check_unit, _finish, _note, at, panel_grid
+from explorer.figures.base import Panels, _as_normal, _check_unit, finish, panel_note
 from explorer.figures.text import _wrap, fmt_num
 from explorer.grid import MAX_POINTS
 
 # Heatmap colours show log10(KL + LOG_FLOOR): basins near KL = 0 stay visible.
 LOG_FLOOR = 1e-3
+# Plotly's named scale "Viridis", spelt out as its validator would
+VIRIDIS = [[i / (len(sequential.Viridis) - 1), c] for i, c in enumerate(sequential.Viridis)]
 
 
 def landscape_figure(landscape, optima, forward_opt: Normal | None = None,
@@ -37,9 +40,9 @@ def landscape_figure(landscape, optima, forward_opt: Normal | None = None,
     path = [_as_normal(q) for q in (path or [])]
     start = _as_normal(start)
     mu, ls = np.asarray(landscape.mu), np.asarray(landscape.log_sigma)
-    fig = panel_grid(2, stacked, ("Forward KL(p‖q) over q = N(μ, σ²)",
-                                  "Reverse KL(q‖p) over q = N(μ, σ²)"),
-                     widths=[0.5, 0.5], h_spacing=0.22, panel_px=300)
+    pn = Panels(2, stacked, ("Forward KL(p‖q) over q = N(μ, σ²)",
+                             "Reverse KL(q‖p) over q = N(μ, σ²)"),
+                widths=[0.5, 0.5], h_spacing=0.22, panel_px=300)
     for col, z in ((1, landscape.forward), (2, landscape.reverse)):
         z = np.asarray(z, dtype=float) * factor
         finite = np.isfinite(z)
@@ -47,73 +50,78 @@ def landscape_figure(landscape, optima, forward_opt: Normal | None = None,
             text = reason or ("Forward KL(p‖q) is ∞ for every Gaussian q: p has infinite variance "
                               "(a Student-t component with ν ≤ 2), so there is no landscape and "
                               "no forward fit.")
-            _note(fig, _wrap(text, 34), col, anchor=(float(mu[0]), float(ls[0])),
-                  stacked=stacked)
+            panel_note(pn, _wrap(text, 34), col, anchor=(float(mu[0]), float(ls[0])))
             continue
         z = np.where(finite, z, float(z[finite].max()))  # never partial; clipped if it were
         axis = "coloraxis" if col == 1 else "coloraxis2"
         # float32 on the wire: half the bytes of a 160 × 160 grid (1.3 -> 0.7 MB per view), and
         # 7 digits is more than the colours and the 4-digit hover show.
-        fig.add_trace(go.Contour(
-            x=mu, y=ls, z=np.log10(z + LOG_FLOOR).astype(np.float32), coloraxis=axis,
-            ncontours=24, contours={"coloring": "heatmap", "showlines": True},
-            line={"color": "rgba(255,255,255,0.35)", "width": 0.6},
-            customdata=z.astype(np.float32), name="forward KL" if col == 1 else "reverse KL",
-            showlegend=False,
-            hovertemplate=("μ = %{x:.3g}<br>log σ = %{y:.3g}<br>KL = %{customdata:.4g} "
-                           f"{unit}<extra></extra>")), **at(stacked, col))
+        pn.add({"type": "contour",
+                "x": mu, "y": ls, "z": np.log10(z + LOG_FLOOR).astype(np.float32),
+                "coloraxis": axis, "ncontours": 24,
+                "contours": {"coloring": "heatmap", "showlines": True},
+                "line": {"color": "rgba(255,255,255,0.35)", "width": 0.6},
+                "customdata": z.astype(np.float32),
+                "name": "forward KL" if col == 1 else "reverse KL", "showlegend": False,
+                "hovertemplate": ("μ = %{x:.3g}<br>log σ = %{y:.3g}<br>KL = %{customdata:.4g} "
+                                  f"{unit}<extra></extra>")}, col)
         lo, hi = float(np.log10(z.min() + LOG_FLOOR)), float(np.log10(z.max() + LOG_FLOOR))
         ticks = _kl_ticks(lo, hi)
         # each colour bar beside its own panel, as tall as it: never over the other panel
-        sub = fig.get_subplot(**at(stacked, col))
-        (_, x_end), (y0, y1) = sub.xaxis.domain, sub.yaxis.domain
-        fig.update_layout({axis: {
-            "colorscale": "Viridis", "cmin": lo, "cmax": hi,
+        (_, x_end), (y0, y1) = pn.domain(col)
+        pn.layout[axis] = {
+            "colorscale": VIRIDIS, "cmin": lo, "cmax": hi,
             "colorbar": {"title": {"text": f"KL ({unit})", "side": "top"},
                          "tickvals": [math.log10(v + LOG_FLOOR) for v in ticks],
                          "ticktext": [_tick_text(v) for v in ticks], "thickness": 12,
                          "len": (y1 - y0) * 0.9, "lenmode": "fraction", "y": (y0 + y1) / 2,
-                         "yanchor": "middle", "x": x_end + 0.01, "xanchor": "left"}}})
+                         "yanchor": "middle", "x": x_end + 0.01, "xanchor": "left"}}
     if path:
         pts = _thin(path, MAX_POINTS)
-        fig.add_trace(go.Scatter(
-            x=[q.mean for q in pts], y=[math.log(q.std) for q in pts], mode="lines+markers",
-            name="optimiser path", line={"color": "white", "width": 2},
-            marker={"size": 6, "color": "white", "line": {"color": "black", "width": 1}},
-            hovertemplate="μ = %{x:.3g}<br>log σ = %{y:.3g}<extra>path</extra>"), **at(stacked, 2))
+        pn.add({"type": "scatter",
+                "x": [q.mean for q in pts], "y": [math.log(q.std) for q in pts],
+                "mode": "lines+markers", "name": "optimiser path",
+                "line": {"color": "white", "width": 2},
+                "marker": {"size": 6, "color": "white", "line": {"color": "black", "width": 1}},
+                "hovertemplate": "μ = %{x:.3g}<br>log σ = %{y:.3g}<extra>path</extra>"}, 2)
     if start is not None:
-        fig.add_trace(go.Scatter(
-            x=[start.mean], y=[math.log(start.std)], mode="markers", name="start",
-            marker={"symbol": "circle", "size": 13, "color": style.MANUAL,
-                    "line": {"width": 2, "color": "white"}},
-            hovertemplate=f"start {start.label()}<extra></extra>"), **at(stacked, 2))
+        pn.add({"type": "scatter",
+                "x": [start.mean], "y": [math.log(start.std)], "mode": "markers",
+                "name": "start", "marker": {"symbol": "circle", "size": 13, "color": style.MANUAL,
+                                            "line": {"width": 2, "color": "white"}},
+                "hovertemplate": f"start {start.label()}<extra></extra>"},
+               2)
     marker_line = {"color": "white", "width": 1.5}
     if optima:
-        fig.add_trace(go.Scatter(
-            x=[q.mean for q in optima], y=[math.log(q.std) for q in optima], mode="markers",
-            name="reverse local optima", marker={"symbol": "star", "size": 16,
-                                                 "color": style.REVERSE, "line": marker_line},
-            text=[q.label() for q in optima],
-            hovertemplate="reverse optimum %{text}<extra></extra>"), **at(stacked, 2))
+        pn.add({"type": "scatter",
+                "x": [q.mean for q in optima], "y": [math.log(q.std) for q in optima],
+                "mode": "markers", "name": "reverse local optima",
+                "marker": {"symbol": "star", "size": 16, "color": style.REVERSE,
+                           "line": marker_line},
+                "text": [q.label() for q in optima],
+                "hovertemplate": "reverse optimum %{text}<extra></extra>"},
+               2)
     if forward_opt is not None and np.isfinite(landscape.forward).any():
-        fig.add_trace(go.Scatter(
-            x=[forward_opt.mean], y=[math.log(forward_opt.std)], mode="markers",
-            name="forward optimum", marker={"symbol": "diamond", "size": 14,
-                                            "color": style.FORWARD, "line": marker_line},
-            text=[forward_opt.label()],
-            hovertemplate="forward optimum %{text}<extra></extra>"), **at(stacked, 1))
+        pn.add({"type": "scatter",
+                "x": [forward_opt.mean], "y": [math.log(forward_opt.std)], "mode": "markers",
+                "name": "forward optimum", "marker": {"symbol": "diamond", "size": 14,
+                                                      "color": style.FORWARD,
+                                                      "line": marker_line},
+                "text": [forward_opt.label()],
+                "hovertemplate": "forward optimum %{text}<extra></extra>"},
+               1)
     sig_ticks = _sigma_ticks(ls)
     for col in (1, 2):
-        fig.update_xaxes(title_text="μ (mean of q)", range=[mu[0], mu[-1]], **at(stacked, col),
-                         showgrid=False, zeroline=False)
+        pn.xaxis(col, title={"text": "μ (mean of q)"}, range=[mu[0], mu[-1]],
+                 showgrid=False, zeroline=False)
         # side by side the panels share σ: one axis title, and the gap holds the colour bar
-        fig.update_yaxes(title_text="σ (log scale)" if stacked or col == 1 else None,
-                         range=[ls[0], ls[-1]],
-                         **at(stacked, col), tickvals=[math.log(s) for s in sig_ticks],
-                         ticktext=[f"{s:g}" for s in sig_ticks], showgrid=False, zeroline=False)
-    fig.update_traces(cliponaxis=False, selector={"type": "scatter"})  # whole markers at edges
-    return _finish(fig, height=420, stacked=stacked, hovermode="closest",
-                   margin={"r": 70})
+        title = {"title": {"text": "σ (log scale)"}} if stacked or col == 1 else {}
+        pn.yaxis(col, **title, range=[ls[0], ls[-1]], tickvals=[math.log(s) for s in sig_ticks],
+                 ticktext=[f"{s:g}" for s in sig_ticks], showgrid=False, zeroline=False)
+    for trace in pn.data:  # whole markers at the panel edges
+        if trace["type"] == "scatter":
+            trace["cliponaxis"] = False
+    return finish(pn, height=420, hovermode="closest", margin={"r": 70})
 
 
 def _tick_text(v: float) -> str:

@@ -1,0 +1,108 @@
+"""The figure builders assemble plain dicts and build their go.Figure unvalidated (fast); here
+every such builder's output passes Plotly's full validation, on varied targets and layouts, and
+round-trips unchanged.  Also: what the pages do with a figure (views.common.compact, to_json)
+still works on it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from explorer import Mixture, MvNormal
+from explorer.distributions import Normal
+from explorer.figures.fits import fits_figure, manual_figure
+from explorer.figures.landscape import landscape_figure
+from explorer.figures.vi2d import elbo_figure, vi2d_figure
+from explorer.fitting import NoFiniteFitError, fit_gaussian
+from explorer.landscape import kl_landscape
+from explorer.presets import PRESETS, mixture
+from views.common import compact
+
+TARGETS_1D = ("bimodal", "three", "spike", "heavy")
+TARGETS_2D = {
+    "corr": ((1.0, 0.0, 0.0, 1.0, 1.0, 0.9),),
+    "three": ((0.5, -2.5, 0.0, 1.0, 0.7, 0.4), (0.3, 2.0, 1.5, 0.7, 0.7, -0.6),
+              (0.2, 1.0, -2.5, 0.5, 1.0, 0.2)),
+}
+
+
+@pytest.fixture(scope="module")
+def fits1d():
+    out = {}
+    for name in TARGETS_1D:
+        p = mixture(PRESETS[name].components)
+        try:
+            qf = fit_gaussian(p, "forward").q
+        except NoFiniteFitError:
+            qf = None
+        out[name] = (p, qf, fit_gaussian(p, "reverse"))
+    return out
+
+
+def _valid(fig) -> go.Figure:
+    """``fig`` rebuilt with full validation (raises on any invalid property), and its JSON
+    unchanged by the rebuild."""
+    assert isinstance(fig, go.Figure)
+    checked = go.Figure(fig.to_dict())
+    assert json.loads(pio.to_json(checked, validate=False)) == json.loads(
+        pio.to_json(fig, validate=False))
+    assert "null" not in pio.to_json(fig.layout, validate=False)
+    return checked
+
+
+@pytest.mark.parametrize("name", TARGETS_1D)
+@pytest.mark.parametrize("stacked", [False, True])
+@pytest.mark.parametrize("log_density", [False, True])
+def test_fits_and_manual_figures_validate(fits1d, name, stacked, log_density):
+    p, qf, rev = fits1d[name]
+    others = tuple(o.q for o in rev.local_optima if o.q != rev.q)
+    _valid(fits_figure(p, qf, rev.q, others, stacked=stacked, log_density=log_density,
+                       forward_reason=None if qf else "infinite variance"))
+    _valid(manual_figure(p, Normal(0.5, 2.0), qf, rev.q, others, stacked=stacked,
+                         log_density=log_density))
+
+
+@pytest.mark.parametrize("name", ("bimodal", "heavy"))
+@pytest.mark.parametrize("stacked", [False, True])
+def test_landscape_figure_validates(fits1d, name, stacked):
+    p, qf, rev = fits1d[name]
+    start = Normal(-2.5, 2.0)
+    path = fit_gaussian(p, "reverse", init=start).path
+    _valid(landscape_figure(kl_landscape(p, size=30), [o.q for o in rev.local_optima], qf,
+                            path, start, unit="bits", stacked=stacked))
+
+
+@pytest.mark.parametrize("name", TARGETS_2D)
+@pytest.mark.parametrize("stacked", [False, True])
+def test_vi2d_and_elbo_figures_validate(name, stacked):
+    comps = TARGETS_2D[name]
+    p = Mixture([MvNormal.from_sd(c[1:3], c[3:5], c[5]) for c in comps],
+                weights=[c[0] for c in comps])
+    fwd = {f: fit_gaussian(p, "forward", covariance=f).q for f in ("full", "diagonal")}
+    rev = fit_gaussian(p, "reverse", covariance="full")
+    rq = {"full": rev.q, "diagonal": fit_gaussian(p, "reverse", covariance="diagonal").q}
+    _valid(vi2d_figure(p, fwd, rq, "full", [o.q for o in rev.local_optima],
+                       ("Forward", "Reverse"), stacked))
+    _valid(elbo_figure([("reverse fit", -0.5, 0.5), ("your q", -1.0, 1.0)], 0.0, "bits"))
+
+
+def test_compact_works_on_an_unvalidated_figure_as_on_a_validated_one(fits1d):
+    p, qf, rev = fits1d["bimodal"]
+    fig = fits_figure(p, qf, rev.q)
+    before = [np.asarray(t.y) for t in fig.data]
+    # the same figure built with validation, from its numpy arrays
+    reference = compact(go.Figure({"data": [t.to_plotly_json() for t in fig.data],
+                                   "layout": fig.layout.to_plotly_json()}))
+    small = compact(fig)
+    dtypes = [np.asarray(t.y).dtype for t in small.data]
+    assert dtypes == [np.asarray(t.y).dtype for t in reference.data]
+    assert np.dtype(np.float32) in dtypes
+    for t, y in zip(small.data, before, strict=True):
+        np.testing.assert_allclose(np.asarray(t.y, dtype=float), y, rtol=1e-6, atol=0)
+    assert (json.loads(pio.to_json(small, validate=False))
+            == json.loads(pio.to_json(reference, validate=False)))
+    _valid(small)
