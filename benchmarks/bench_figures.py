@@ -9,8 +9,9 @@ the same builders as of BASELINE (loaded from git into a scratch package), in th
 Cases: fits_figure / manual_figure on bimodal, three modes, wide + narrow (spike), asymmetric,
 Student-t heavy tails, each stacked and side by side, linear and log density; landscape_figure on
 bimodal, spike, heavy; vi2d_figure on the /vi-2d presets (full and mean-field, both layouts);
-elbo_figure; alpha_figure and tails_figure (still built through Plotly, but they use fits.py's
-trace helpers).  Equality: every case's ``fig.to_dict()`` must equal the baseline's (numpy arrays
+elbo_figure; alpha_figure, tails_figure and penalty_figure (still built through Plotly, on
+panel_grid's cached grid, secondary y axes in penalty's; alpha and tails use fits.py's trace
+helpers).  Equality: every case's ``fig.to_dict()`` must equal the baseline's (numpy arrays
 exactly, dtype included; dict key order ignored).  CPU time (time.process_time, one core), per
 builder the median over runs of the summed time of its cases, and the ratio old / new.
 Prints figures; not a test.
@@ -49,7 +50,7 @@ from explorer.presets import PRESETS, mixture  # noqa: E402
 from explorer.sweeps import sweep  # noqa: E402
 
 BASELINE = "6054624"  # main before the plain-dict builders
-MODULES = ("base", "fits", "landscape", "vi2d", "alpha", "tails")
+MODULES = ("base", "fits", "landscape", "vi2d", "alpha", "tails", "penalty")
 VI2D_PRESETS = {  # views/state/vi2d.py PRESETS (w, mx, my, sx, sy, rho)
     "corr": ((1.0, 0.0, 0.0, 1.0, 1.0, 0.9),),
     "two": ((0.5, -2.0, -2.0, 1.0, 1.0, 0.5), (0.5, 2.0, 2.0, 1.0, 1.0, -0.3)),
@@ -88,7 +89,7 @@ def cases() -> dict[str, list[tuple[str, tuple, dict]]]:
     """builder name -> [(case label, args, kwargs)]."""
     out: dict[str, list] = {"fits_figure": [], "manual_figure": [], "landscape_figure": [],
                             "vi2d_figure": [], "elbo_figure": [], "alpha_figure": [],
-                            "tails_figure": []}
+                            "tails_figure": [], "penalty_figure": []}
     for name in ("bimodal", "three", "spike", "asymmetric", "heavy"):
         p = mixture(PRESETS[name].components)
         qf = _forward(p)
@@ -104,6 +105,9 @@ def cases() -> dict[str, list[tuple[str, tuple, dict]]]:
                                             "log_density": log}))
                 out["manual_figure"].append((tag, (p, Normal(0.5, 2.0), qf, rev.q, others),
                                              {"stacked": stacked, "log_density": log}))
+        for stacked in (False, True):
+            out["penalty_figure"].append((f"{name} stacked={stacked}", (p, qf, rev.q),
+                                          {"stacked": stacked}))
         if name in ("bimodal", "spike", "heavy"):
             land = kl_landscape(p, size=80)
             start = Normal(-2.5, 2.0)
@@ -194,16 +198,19 @@ def main() -> None:
     import explorer.figures.alpha as new_alpha
     import explorer.figures.fits as new_fits
     import explorer.figures.landscape as new_landscape
+    import explorer.figures.penalty as new_penalty
     import explorer.figures.tails as new_tails
     import explorer.figures.vi2d as new_vi2d
     new = {"fits_figure": new_fits.fits_figure, "manual_figure": new_fits.manual_figure,
            "landscape_figure": new_landscape.landscape_figure,
            "vi2d_figure": new_vi2d.vi2d_figure, "elbo_figure": new_vi2d.elbo_figure,
-           "alpha_figure": new_alpha.alpha_figure, "tails_figure": new_tails.tails_figure}
+           "alpha_figure": new_alpha.alpha_figure, "tails_figure": new_tails.tails_figure,
+           "penalty_figure": new_penalty.penalty_figure}
     base = {"fits_figure": old["fits"].fits_figure, "manual_figure": old["fits"].manual_figure,
             "landscape_figure": old["landscape"].landscape_figure,
             "vi2d_figure": old["vi2d"].vi2d_figure, "elbo_figure": old["vi2d"].elbo_figure,
-            "alpha_figure": old["alpha"].alpha_figure, "tails_figure": old["tails"].tails_figure}
+            "alpha_figure": old["alpha"].alpha_figure, "tails_figure": old["tails"].tails_figure,
+            "penalty_figure": old["penalty"].penalty_figure}
     all_cases = cases()
     saved = {}
     problems = 0

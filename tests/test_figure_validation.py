@@ -106,3 +106,30 @@ def test_compact_works_on_an_unvalidated_figure_as_on_a_validated_one(fits1d):
     assert (json.loads(pio.to_json(small, validate=False))
             == json.loads(pio.to_json(reference, validate=False)))
     _valid(small)
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+@pytest.mark.parametrize("args, kwargs", [
+    ((2, ("a", "b")), {"h_spacing": 0.05, "shared_xaxes": True, "shared_yaxes": True}),
+    ((2, ("a", "b")), {"widths": [0.68, 0.32]}),
+    ((3, ["a", "b<br>c", "d"]), {"h_spacing": 0.07, "title_lines": 2, "panel_px": 260}),
+    ((2, ("a", "b")), {"h_spacing": 0.17, "specs": [[{"secondary_y": True},
+                                                    {"secondary_y": True}]]}),
+    ((1, ["a"]), {"panel_px": 300}),
+])
+def test_panel_grid_copies_what_make_subplots_makes(args, kwargs, stacked):
+    from explorer.figures.base import _make_grid, panel_grid
+
+    for _ in range(2):  # the first call fills the cache, the second reads it
+        want = _make_grid(args[0], stacked, args[1], **kwargs)
+        got = panel_grid(args[0], stacked, args[1], **kwargs)
+        assert got.to_dict() == want.to_dict()
+        assert got._grid_ref == want._grid_ref and got._grid_str == want._grid_str
+        n = args[0]
+        secondary = "specs" in kwargs
+        for i in range(1, n + 1):  # traces land on the same axes
+            where = {"row": i, "col": 1} if stacked else {"row": 1, "col": i}
+            extra = {"secondary_y": True} if secondary else {}
+            got.add_scatter(x=[0], y=[1], **where, **extra)
+            want.add_scatter(x=[0], y=[1], **where, **extra)
+        assert got.to_dict() == want.to_dict()

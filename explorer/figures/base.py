@@ -31,6 +31,10 @@ def at(stacked: bool, i: int) -> dict:
     return {"row": i, "col": 1} if stacked else {"row": 1, "col": i}
 
 
+_GRIDS: dict[str, tuple] = {}  # panel_grid's arguments -> (layout, grid ref, grid text)
+MAX_GRIDS = 128
+
+
 def panel_grid(n: int, stacked: bool, titles, *, widths=None, h_spacing: float = 0.1,
                specs=None, title_lines: int = 1, panel_px: int = PANEL_PX,
                **kwargs) -> go.Figure:
@@ -38,7 +42,30 @@ def panel_grid(n: int, stacked: bool, titles, *, widths=None, h_spacing: float =
 
     Stacked, the panels are ``panel_px`` tall each, separated by room for the upper panel's x
     axis and the lower panel's title (``title_lines`` lines), so no title or axis label
-    overlaps; the figure's height is set to match (:func:`stacked_height`)."""
+    overlaps; the figure's height is set to match (:func:`stacked_height`).  make_subplots runs
+    once per distinct grid: later calls copy its layout and subplot grid (several times
+    cheaper)."""
+    key = repr((n, stacked, tuple(titles), widths, h_spacing, specs, title_lines, panel_px,
+                sorted(kwargs.items())))
+    parts = _GRIDS.get(key)
+    if parts is None:
+        fig = _make_grid(n, stacked, titles, widths=widths, h_spacing=h_spacing, specs=specs,
+                         title_lines=title_lines, panel_px=panel_px, **kwargs)
+        layout = fig.to_dict()["layout"]
+        layout.pop("template", None)
+        parts = (layout, fig._grid_ref, fig._grid_str)
+        if len(_GRIDS) >= MAX_GRIDS:
+            _GRIDS.clear()
+        _GRIDS[key] = parts
+    layout, grid_ref, grid_str = parts
+    return go.Figure({"layout": copy.deepcopy(layout), "_grid_ref": copy.deepcopy(grid_ref),
+                      "_grid_str": grid_str})
+
+
+def _make_grid(n: int, stacked: bool, titles, *, widths=None, h_spacing: float = 0.1,
+               specs=None, title_lines: int = 1, panel_px: int = PANEL_PX,
+               **kwargs) -> go.Figure:
+    """:func:`panel_grid` by make_subplots itself."""
     if stacked:
         gap = XTITLE_PX + TITLE_PX * title_lines
         plot_h = n * panel_px + (n - 1) * gap
