@@ -76,6 +76,23 @@ def test_two_gaussians_match_the_closed_form(m1, s1, dm, ratio, a):
         assert got == pytest.approx(want, rel=1e-9, abs=1e-300)
 
 
+def test_subnormal_alpha_is_the_reverse_kl_limit():
+    # found by the property test above: α = 5e-324 (subnormal) gave 38.83 for a D_α of 47.197,
+    # and the α fit at that α reported a component itself as the optimum
+    p, q = Normal(0.0, 1.0), Normal(0.0, 10.0)
+    want = 0.5 * (100 - 1 - math.log(100))  # KL(q‖p) in closed form
+    for a in (5e-324, -5e-324, 1e-310):
+        assert alpha_divergence(p, q, a) == pytest.approx(want, rel=1e-12)
+    bimodal = Mixture([Normal(-3, 1), Normal(3, 1)])
+    reverse = fit_gaussian(bimodal, "reverse")
+    tiny = fit_gaussian(bimodal, "alpha", alpha=5e-324)
+    assert len(tiny.local_optima) == len(reverse.local_optima) == 3
+    for a, b in zip(tiny.local_optima, reverse.local_optima, strict=True):
+        assert a.q.mean == pytest.approx(b.q.mean, abs=1e-9)
+        assert a.q.std == pytest.approx(b.q.std, rel=1e-9)
+        assert a.kl == pytest.approx(b.kl, rel=1e-12)
+
+
 def test_named_members_of_the_family():
     p, q = Normal(0.3, 1.2), Normal(-0.5, 0.8)
     # α = ½ is 4·Hellinger² = 4(1 − BC), BC = √(2 s1 s2/(s1²+s2²)) exp(−Δ²/(4(s1²+s2²)))
