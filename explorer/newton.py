@@ -59,6 +59,8 @@ _PINNED, _PINNED_NEWTON = 1e-2, 1.0
 # itself takes over from where it is
 _STEER_STEPS = 20
 _SAME_END = 1e-5  # coarse end points this close (scaled) are one minimum of the coarse rule
+# up to this many rows, rows of both rules are evaluated in one call (see _evaluate)
+_MIXED_ROWS = 8
 # a Newton step this short is the minimum to working precision: no further evaluation
 _EXACT = 1e-13
 
@@ -242,7 +244,7 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
                 _merge(np.concatenate([theta[done] / scale(theta[done]),
                                        (th[ready] + step[ready]) / d[ready]]),
                        np.concatenate([done, idx[ready]]), done.size, active, merged, taken,
-                       groups, newton[ready])
+                       groups, _lead(newton, ready, None if coarse is None else steering[idx]))
                 go = active[idx]  # merged this step: ended, in its partner
         steer = None if coarse is None else steering[idx]
         there = positive & (newton <= exact)
@@ -345,11 +347,21 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
     return run
 
 
+def _lead(newton, ready, steer):
+    """How far each ready descent is from its minimum, for :func:`_merge` (the nearer goes on):
+    its Newton step, and one more for a descent still steering (one on the objective itself has
+    already paid for its evaluations there)."""
+    lead = newton[ready]
+    return lead if steer is None else lead + steer[ready]
+
+
 def _evaluate(objective, coarse, theta, rows, steer, groups, mixed=None):
     """f, g, h at the points θ of ``rows``: on ``coarse`` where ``steer``, else on
     ``objective`` (functions of (θ, rows) where there are ``groups``); by ``mixed(θ, steer)``
-    in one call where it is given and both kinds are asked for."""
-    if mixed is not None and groups is None and steer.any() and not steer.all():
+    in one call where it is given, both kinds are asked for and the rows are few (one call
+    pads every row to the widest rule: for many rows two calls are cheaper)."""
+    if (mixed is not None and groups is None and len(theta) <= _MIXED_ROWS and steer.any()
+            and not steer.all()):
         return mixed(theta, steer)
     parts = []
     for fn, sel in ((coarse, steer), (objective, ~steer)):
