@@ -54,6 +54,9 @@ def _series(t: np.ndarray, a: float) -> np.ndarray:
     return out
 
 
+_TINY_ALPHA = 1e-8  # below, pointwise takes the 1/α inside (its terms would be subnormal)
+
+
 def pointwise(lp: np.ndarray, lq: np.ndarray, alpha: float,
               t: np.ndarray | None = None) -> np.ndarray:
     """[α p + (1−α) q − p^α q^{1−α}] / (α(1−α)) from log p and log q, stable at every α (α = 0
@@ -77,6 +80,10 @@ def pointwise(lp: np.ndarray, lq: np.ndarray, alpha: float,
         diff = np.where(tb <= 1.0, wb * np.expm1(np.minimum(tb, 1.0)), np.exp(lob) - wb)
         if a == 0.0:
             out[big] = diff - wb * tb
+        elif abs(a) < _TINY_ALPHA:  # a·diff, w·expm1(a·t) would be subnormal (α = 5e-324):
+            # the 1/α taken inside, w·expm1(a·t)/a = w·t·(1 + a·t/2 + …) (|a·t| < 1e-5 here)
+            at = a * tb
+            out[big] = (diff - wb * tb * (1.0 + at * (0.5 + at / 6.0))) / (1.0 - a)
         else:
             at = a * tb
             rdiff = np.where(at <= 1.0, wb * np.expm1(np.minimum(at, 1.0)),

@@ -42,6 +42,10 @@ MERGE_TOL = 1e-4
 # puts the step's noise at up to ~1e-11 for a KL of thousands of nats; a step of 1e-10 moves the
 # KL by ~1e-20 and the optimum by 1e-10 σ.
 REVERSE_EXACT = 1e-10
+# A reverse descent leaves the coarse rule for the full one where its Newton step on the coarse
+# rule is below this (σ-units): two Newton steps on the full rule then reach REVERSE_EXACT (the
+# coarse rule's minimum is within ~1e-6 of the full one's).
+HANDOVER = 1e-3
 
 
 class NoFiniteFitError(ValueError):
@@ -91,13 +95,16 @@ def _allowed(theta: np.ndarray) -> np.ndarray:
 
 
 def _descend(direction: str, p: Mixture, theta0: np.ndarray) -> Descent:
-    """Descents on the direction's objective; reverse ones steered by its coarse rule to that
-    rule's minima, then finished (a step or two) and certified on the full rule."""
+    """Descents on the direction's objective; reverse ones steered by its coarse rule until
+    their Newton step there is below ``HANDOVER``, each on its own, then finished (a step or
+    two) and certified on the full rule."""
     objective = OBJECTIVES[direction]
     if direction == "forward":  # closed form: its Newton steps are exact to a few ulps
         return descend(lambda theta: objective(p, theta), theta0, _unit_lengths, _allowed)
     return descend(lambda theta: objective(p, theta), theta0, _unit_lengths, _allowed,
-                   coarse=lambda theta: objective(p, theta, coarse=True), exact=REVERSE_EXACT)
+                   coarse=lambda theta: objective(p, theta, coarse=True), exact=REVERSE_EXACT,
+                   handover=HANDOVER,
+                   mixed=lambda theta, steer: objective(p, theta, coarse=steer))
 
 
 # --- from descents to fits ------------------------------------------------------------------
@@ -106,7 +113,14 @@ def _normal(theta, c: float) -> Normal:
     only on the way to a failed fit, which is then not certified)."""
     mu = min(max(float(theta[0]) + c, -MAX_ABS_LOCATION), MAX_ABS_LOCATION)
     sd = min(max(math.exp(min(float(theta[1]), 700.0)), MIN_SCALE), MAX_SCALE)
-    return Normal(mu, sd)
+    if not (math.isfinite(mu) and math.isfinite(sd)):
+        return Normal(mu, sd)  # raises, naming the field
+    # clipped into the ranges above: valid, so built without Normal's checks (a fit builds a
+    # few dozen of these, its path; the checks were a tenth of a reverse fit's time)
+    q = object.__new__(Normal)
+    object.__setattr__(q, "mean", mu)
+    object.__setattr__(q, "std", sd)
+    return q
 
 
 def _fit(direction: str, run: Descent, i: int, start: Normal, c: float,

@@ -297,34 +297,42 @@ class Mixture:
         with np.errstate(over="ignore"):  # a crossing ~1e200 out (near-twins): no density there
             logs = self._weighted_logs(x)
         top = logs.max(axis=0)
-        ladders, centres = [], []
+        pair = np.array([f[1:] for f in found]).T
+        col = np.arange(x.size)
+        # a crossing of the pair that dominates there (ties with a twin component allowed)
+        keep = np.isfinite(top) & ~(np.minimum(logs[pair[0], col], logs[pair[1], col])
+                                    < top - 1e-6 * (1.0 + np.abs(top)))
+        x, pair = x[keep], pair[:, keep]
+        scores = np.array([c.dlogpdf(x) for _, c in self._active])
+        slope = np.abs(scores[pair[0], np.arange(x.size)] - scores[pair[1], np.arange(x.size)])
+        # log(e^a + e^b) is singular where a − b = iπ, i.e. π/slope off the real axis: edges at
+        # 1, 2, 4, … 64 transition widths either side keep every panel's rule far from it;
+        # beyond 64 widths the smaller term is below e^-64.  Where a − b is nearly tangent (a
+        # bump that barely tops a wide component: two switches close together, a small slope)
+        # log p still bends on the narrower component's scale: the ladder then starts from that
+        # scale and doubles out to the same reach.  Below a slope of 1e-250 the two terms are
+        # one to rounding: no transition, no ladder.
+        sloped = slope > 1e-250
+        ladders = [x]
         spans: dict[int, list[tuple[float, float]]] = {}
-        for k, (x0, i, j) in enumerate(found):
-            # a crossing of the pair that dominates there (ties with a twin component allowed)
-            if not np.isfinite(top[k]) or (min(logs[i, k], logs[j, k])
-                                           < top[k] - 1e-6 * (1.0 + abs(top[k]))):
-                continue
-            ci, cj = self._active[i][1], self._active[j][1]
-            slope = abs(float(ci.dlogpdf(x0) - cj.dlogpdf(x0)))
-            centres.append(x0)
-            ladders.append([x0])
-            if slope > 1e-250:  # below, the two terms are one to rounding: no transition
-                # log(e^a + e^b) is singular where a − b = iπ, i.e. π/slope off the real axis:
-                # edges at 1, 2, 4, … 64 transition widths either side keep every panel's rule far
-                # from it; beyond 64 widths the smaller term is below e^-64.  Where a − b is
-                # nearly tangent (a bump that barely tops a wide component: two switches close
-                # together, a small slope) log p still bends on the narrower component's scale:
-                # the ladder then starts from that scale and doubles out to the same reach.
-                reach = 64.0 / slope
-                base = min(1.0 / slope, ci.scale, cj.scale)
-                rungs = min(int(np.ceil(np.log2(reach / base))), _MAX_RUNGS)
-                widths = np.minimum(base * 2.0 ** np.arange(0, rungs + 1), reach)
-                ladders.append(x0 + widths)
-                ladders.append(x0 - widths)
-                for member in (i, j):
-                    spans.setdefault(member, []).append((x0, widths[-1]))
+        if sloped.any():
+            x0, (i, j), slope = x[sloped], pair[:, sloped], slope[sloped]
+            scales = np.array([c.scale for _, c in self._active])
+            reach = 64.0 / slope
+            base = np.minimum(np.minimum(1.0 / slope, scales[i]), scales[j])
+            rungs = np.minimum(np.ceil(np.log2(reach / base)), _MAX_RUNGS).astype(int)
+            widths = np.minimum(base[:, None] * 2.0 ** np.arange(0, rungs.max() + 1),
+                                reach[:, None])
+            on = np.arange(widths.shape[1]) <= rungs[:, None]
+            ladders += [(x0[:, None] + widths)[on], (x0[:, None] - widths)[on]]
+            last = widths[np.arange(x0.size), rungs]
+            for xk, ik, jk, wk in zip(x0.tolist(), i.tolist(), j.tolist(), last.tolist(),
+                                      strict=True):
+                for member in (ik, jk):
+                    spans.setdefault(member, []).append((xk, wk))
+        centres = x
         object.__setattr__(self, "_switch_spans", spans)
-        if not ladders:
+        if not x.size:
             return np.empty(0), np.empty(0)
         return np.unique(centres), np.unique(np.concatenate(ladders))
 

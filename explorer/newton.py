@@ -14,11 +14,15 @@ per start, each with its own trust radius, in coordinates scaled to the current 
   without another evaluation where the Newton step is already below ``exact`` (1e-13 unless
   the caller knows its objective's rounding to be larger);
 * two descents that reach the same convex neighbourhood (both Hessians positive definite, Newton
-  steps below 0.05 that lead to within 1 % of a unit of each other) continue as one;
+  steps below 0.05 that lead to within 1 % of a unit of each other) continue as one — the one
+  with the shorter Newton step, nearer the minimum (a straggler arriving late would otherwise
+  lengthen the longest descent, which sets the number of evaluations);
 * optionally a cheaper approximation of the objective steers the descents to its own minima
   (Newton step below 1e-6, at most 20 steps); from each distinct end point a descent on the
   objective itself follows (usually one or two evaluations), and it alone decides the
-  certificate;
+  certificate.  With ``handover`` each descent leaves the approximation on its own as soon as
+  its Newton step there is below ``handover``, in the same loop (one call evaluates rows of
+  both kinds where the caller gives ``mixed``): no descent waits for the slowest to steer;
 * a descent whose step leaves the allowed region while its radius is already below 0.01 and its
   Newton step above 1 (pressed against the edge, far from any stationary point: D_α's finite
   region, say) ends there, uncertified, rather than creeping up to the edge geometrically;
@@ -41,6 +45,10 @@ from functools import cached_property
 
 import numpy as np
 
+from explorer.newton_parts import _MERGE_NEWTON, _merge, newton_steps
+
+__all__ = ["STEP_TOL", "Descent", "descend", "newton_steps"]
+
 STEP_TOL = 1e-6
 MAX_STEPS = 200
 _POLISH, _DONE = 1e-6, 1e-8
@@ -50,8 +58,9 @@ _PINNED, _PINNED_NEWTON = 1e-2, 1.0
 # crawling (a rule too rough for the target: spikes narrower than q's panels): the objective
 # itself takes over from where it is
 _STEER_STEPS = 20
-_MERGE_DISTANCE, _MERGE_NEWTON = 0.01, 0.05
 _SAME_END = 1e-5  # coarse end points this close (scaled) are one minimum of the coarse rule
+# up to this many rows, rows of both rules are evaluated in one call (see _evaluate)
+_MIXED_ROWS = 8
 # a Newton step this short is the minimum to working precision: no further evaluation
 _EXACT = 1e-13
 
@@ -72,6 +81,7 @@ class Descent:
     positive: np.ndarray
     certified: np.ndarray
     paths: object = None  # () -> the visited lists (built on first use: most are never read)
+    steered: np.ndarray | None = None  # (a handover run) rows that ended on the approximation
 
     @cached_property
     def visited(self) -> list[list[np.ndarray]]:
@@ -93,70 +103,9 @@ def _paths(theta0, steps, joins):
     return build
 
 
-def newton_steps(g: np.ndarray, h: np.ndarray, d: np.ndarray, radius: np.ndarray):
-    """Trust-region steps for K points: gradient g (K, n) and Hessian h (K, n, n) in θ, unit
-    lengths d (K, n).  Returns the step in θ, the length of the uncut scaled Newton step,
-    positive-definiteness, the predicted change of the objective, the scaled step's length and
-    whether the radius cut it."""
-    if g.shape[1] == 2:
-        return _newton_steps_2(g, h, d, radius)
-    gs = g * d
-    hs = h * d[:, :, None] * d[:, None, :]
-    lam, vec = np.linalg.eigh(hs)
-    gv = np.einsum("nji,nj->ni", vec, gs)
-    big = np.maximum(np.abs(lam[:, -1]), 1e-300)
-    positive = lam[:, 0] > 1e-12 * big
-    sv = -gv / np.maximum(np.abs(lam), 1e-12 * big[:, None])
-    newton = np.linalg.norm(sv, axis=1)
-    flat = ~positive & (np.abs(sv[:, 0]) < 0.5 * radius)
-    sv[:, 0] = np.where(flat, -np.copysign(0.5 * radius, gv[:, 0]), sv[:, 0])
-    ss = np.einsum("nij,nj->ni", vec, sv)
-    length = np.linalg.norm(ss, axis=1)
-    cut = length > radius
-    ss *= np.where(cut, radius / np.maximum(length, 1e-300), 1.0)[:, None]
-    pred = (gs * ss).sum(axis=1) + 0.5 * np.einsum("ni,nij,nj->n", ss, hs, ss)
-    return ss * d, newton, positive, pred, np.minimum(length, radius), cut
-
-
-def _newton_steps_2(g, h, d, radius):
-    """:func:`newton_steps` for two parameters: the 2 × 2 eigen-decomposition in closed form
-    (the rotation by ½ atan2(2b, a − c)), on columns — a few dozen operations on K numbers,
-    where the general path spends most of its time calling LAPACK for tiny matrices."""
-    d0, d1 = d[:, 0], d[:, 1]
-    gs0, gs1 = g[:, 0] * d0, g[:, 1] * d1
-    a, b, c = h[:, 0, 0] * d0 * d0, h[:, 0, 1] * d0 * d1, h[:, 1, 1] * d1 * d1
-    mid, rad = 0.5 * (a + c), np.hypot(0.5 * (a - c), b)
-    lo, hi = mid - rad, mid + rad
-    angle = 0.5 * np.arctan2(2.0 * b, a - c)
-    cs, sn = np.cos(angle), np.sin(angle)  # (cs, sn) belongs to hi, (−sn, cs) to lo
-    g_lo, g_hi = cs * gs1 - sn * gs0, cs * gs0 + sn * gs1
-    floor = np.maximum(np.abs(hi), 1e-300)
-    floor *= 1e-12
-    positive = lo > floor
-    s_lo = -g_lo / np.maximum(np.abs(lo), floor)
-    s_hi = -g_hi / np.maximum(np.abs(hi), floor)
-    newton = np.hypot(s_lo, s_hi)
-    half = 0.5 * radius
-    flat = ~positive & (np.abs(s_lo) < half)
-    if flat.any():
-        s_lo = np.where(flat, -np.copysign(half, g_lo), s_lo)
-    ss0, ss1 = cs * s_hi - sn * s_lo, sn * s_hi + cs * s_lo
-    length = np.hypot(ss0, ss1)
-    cut = length > radius
-    if cut.any():
-        shrink = np.where(cut, radius / np.maximum(length, 1e-300), 1.0)
-        ss0 *= shrink
-        ss1 *= shrink
-        length = np.minimum(length, radius)
-    pred = gs0 * ss0 + gs1 * ss1 + 0.5 * (a * ss0 * ss0 + 2.0 * b * ss0 * ss1 + c * ss1 * ss1)
-    step = np.empty_like(g)
-    np.multiply(ss0, d0, out=step[:, 0])
-    np.multiply(ss1, d1, out=step[:, 1])
-    return step, newton, positive, pred, length, cut
-
-
 def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = MAX_STEPS,
-            merge: bool = True, coarse=None, exact: float = _EXACT, groups=None) -> Descent:
+            merge: bool = True, coarse=None, exact: float = _EXACT, groups=None,
+            handover: float | None = None, mixed=None) -> Descent:
     """Descents from the K starts θ0 (K, n).
 
     ``objective(θ)`` returns f (K,), g (K, n), h (K, n, n) for a (K, n) array; ``scale(θ)`` the
@@ -171,6 +120,14 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
     targets, one descent per start and target in one batch): ``objective(θ, groups)``,
     ``coarse`` and ``inside`` then get each row's group too, and only descents of one group
     merge.
+    ``handover`` (optional, with ``coarse``): each descent leaves the approximation on its own,
+    as soon as its Newton step there is below ``handover`` (Hessian positive definite): that
+    step's end is evaluated on ``objective`` and kept (if finite and allowed), and the descent
+    goes on there on ``objective`` — in the same loop as those still steering, rather than
+    steering all to ``_POLISH`` first and then starting over; a descent still steering after
+    ``_STEER_STEPS`` steps, or ended while steering, continues on ``objective`` from where it is.
+    ``mixed(θ, steer)`` (optional, without ``groups``): ``coarse`` where ``steer``, else
+    ``objective``, in one call (steps where some descents have handed over and some not).
     """
     theta0 = np.array(theta0, dtype=float)
     if groups is not None:
@@ -178,6 +135,12 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
     if coarse is None:
         return _descend(objective, theta0, scale, inside, max_steps, merge, exact=exact,
                         groups=groups)
+    if handover:
+        run = _descend(objective, theta0, scale, inside, max_steps, merge, exact=exact,
+                       groups=groups, coarse=coarse, handover=handover, mixed=mixed)
+        if run.steered.any():
+            _continue(run, objective, scale, inside, max_steps, merge, exact, groups)
+        return run
     steer = _descend(coarse, theta0, scale, inside, min(max_steps, _STEER_STEPS), merge,
                      exact=_POLISH, certify=False, groups=groups)
     back, ends, end_groups = _distinct_ends(steer.theta, scale, groups)
@@ -191,6 +154,27 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
     return Descent(fine.theta[back], fine.f[back], fine.g[back], fine.h[back],
                    fine.grad_norm[back], fine.newton_step[back], fine.positive[back],
                    fine.certified[back], paths)
+
+
+def _continue(run: Descent, objective, scale, inside, max_steps, merge, exact, groups):
+    """Finish in place the rows of a handover run that ended on the approximation: a descent
+    on the objective from each distinct end point, which alone decides their certificates."""
+    rows = np.flatnonzero(run.steered)
+    back, ends, end_groups = _distinct_ends(run.theta[rows], scale,
+                                            None if groups is None else groups[rows])
+    fine = _descend(objective, ends, scale, inside, max_steps, merge, exact=exact,
+                    groups=end_groups)
+    for name in ("theta", "f", "g", "h", "grad_norm", "newton_step", "positive", "certified"):
+        getattr(run, name)[rows] = getattr(fine, name)[back]
+    paths = run.paths
+    tail = dict(zip(rows.tolist(), back.tolist(), strict=True))
+
+    def joined():
+        before, after = paths(), fine.visited
+        return [v + after[tail[i]][1:] if i in tail else v for i, v in enumerate(before)]
+
+    run.paths = joined
+    run.steered = np.zeros_like(run.steered)
 
 
 def _distinct_ends(theta: np.ndarray, scale, groups=None):
@@ -217,25 +201,37 @@ def _distinct_ends(theta: np.ndarray, scale, groups=None):
 
 
 def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
-             certify=True, groups=None) -> Descent:
+             certify=True, groups=None, coarse=None, handover=None, mixed=None) -> Descent:
     """The descents of :func:`descend` on one objective; a descent whose Newton step is below
     ``exact`` (positive-definite Hessian) ends where it is, without another evaluation.  Without
-    ``certify`` only θ, f, g, h and the paths are filled in (a steering run)."""
+    ``certify`` only θ, f, g, h and the paths are filled in (a steering run).  With ``coarse``
+    and ``handover``: every descent steers on ``coarse`` until it hands over (see
+    :func:`descend`)."""
     if groups is not None:  # the problems of the rows: the functions get each row's group
         objective, inside = _with_groups(objective, inside, groups)
+        if coarse is not None:
+            coarse = _with_groups(coarse, None, groups)[0]
     theta = theta0.copy()
     k = len(theta)
-    f, g, h = objective(theta) if groups is None else objective(theta, np.arange(k))
+    steering = np.full(k, coarse is not None)  # rows still on the approximation
+    first = coarse if coarse is not None else objective
+    f, g, h = first(theta) if groups is None else first(theta, np.arange(k))
     radius = np.ones(k)
     steps: list[tuple[np.ndarray, np.ndarray]] = []
     active = np.ones(k, dtype=bool)
     finished = np.zeros(k, dtype=bool)
     merged: dict[int, tuple[int, int]] = {}
     taken = np.zeros(k, dtype=int)  # accepted points per row (for joining merged paths)
+    there_newton = np.full(k, np.nan)  # the Newton step of rows that ended where they stood
     idx = np.arange(k)
-    for _ in range(max_steps):
+    for it in range(max_steps):
         if not idx.size:
             break
+        if coarse is not None and it == _STEER_STEPS and steering[idx].any():
+            active[idx[steering[idx]]] = False  # crawling on the approximation: continued
+            idx = idx[~steering[idx]]  # afterwards
+            if not idx.size:
+                break
         th = theta[idx]
         d = scale(th)
         rad = radius[idx]
@@ -248,30 +244,49 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
                 _merge(np.concatenate([theta[done] / scale(theta[done]),
                                        (th[ready] + step[ready]) / d[ready]]),
                        np.concatenate([done, idx[ready]]), done.size, active, merged, taken,
-                       groups)
+                       groups, _lead(newton, ready, None if coarse is None else steering[idx]))
                 go = active[idx]  # merged this step: ended, in its partner
+        steer = None if coarse is None else steering[idx]
         there = positive & (newton <= exact)
+        if steer is not None:
+            there &= ~steer
         if go is not None:
             there &= go
         if there.any():
             active[idx[there]] = False
             finished[idx[there]] = True
+            there_newton[idx[there]] = newton[there]
             go = ~there if go is None else go & ~there
         if go is not None and not go.all():
             idx, th, step, newton, positive, pred, length, cut, rad = (
                 a[go] for a in (idx, th, step, newton, positive, pred, length, cut, rad))
+            if steer is not None:
+                steer = steer[go]
             if not idx.size:
                 continue
         polish = positive & (newton <= _POLISH)
         trial = th + step
-        ft, gt, ht = objective(trial) if groups is None else objective(trial, idx)
+        hand = None
+        if steer is None or not steer.any():
+            ft, gt, ht = objective(trial) if groups is None else objective(trial, idx)
+        else:
+            hand = steer & positive & (newton <= handover)  # evaluated on the objective
+            ft, gt, ht = _evaluate(objective, coarse, trial, idx, steer & ~hand, groups,
+                                   mixed)
+            if not hand.any():
+                hand = None
         fi = f[idx]
         drop = ft - fi
-        ok = np.isfinite(ft) & (polish | (drop <= 0.1 * pred))
+        ok = polish | (drop <= 0.1 * pred)
+        if hand is not None:
+            ok |= hand
+        ok &= np.isfinite(ft)
         within = None
         if inside is not None:
             within = inside(trial) if groups is None else inside(trial, idx)
             ok &= within
+        if hand is not None:
+            steering[idx[hand & ok]] = False
         grow = ok & cut & (drop <= 0.75 * pred)
         if ok.all():  # the usual case, in fewer operations
             if grow.any():
@@ -294,10 +309,16 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
                 stuck |= ~within & (radius[idx] < _PINNED) & (newton > _PINNED_NEWTON)
             flat = ~ok & ~positive & (np.abs(pred) <= 1e-15 * (1.0 + np.abs(fi)))
             ended = (ok & polish & (newton <= _DONE)) | stuck | flat
+        if hand is not None:  # a handover step ends nothing: the objective's own steps follow
+            ended &= ~(hand & ok)
         if ended.any():
             active[idx[ended]] = False
-            finished[idx[ended & positive]] = True
+            if steer is None:
+                finished[idx[ended & positive]] = True
+            else:  # rows ended on the approximation are continued afterwards, not minima
+                finished[idx[ended & positive & ~steering[idx]]] = True
             idx = idx[~ended]
+    owner = np.arange(k)  # whose end each row's is (itself, or the descent it merged into)
     joins = []
     for j, (i, at) in sorted(merged.items()):  # a merged descent ends where its partner did
         for _ in range(k):  # follow the chain (it has no cycle: only active rows merge)
@@ -305,16 +326,54 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
                 break
             i = merged[i][0]
         theta[j], f[j], g[j], h[j] = theta[i], f[i], g[i], h[i]
+        owner[j] = i
         joins.append((j, i, at))
     if not certify:
         return Descent(theta, f, g, h, None, None, None, None, _paths(theta0, steps, joins))
     d = scale(theta)
-    _, newton, positive, _, _, _ = newton_steps(g, h, d, np.ones(k))
+    newton = there_newton[owner]  # known where a descent ended without another step
+    positive = ~np.isnan(newton)
+    todo = np.flatnonzero(~positive)
+    if todo.size:
+        _, newton[todo], positive[todo], _, _, _ = newton_steps(g[todo], h[todo], d[todo],
+                                                                np.ones(todo.size))
     certified = positive & (newton <= STEP_TOL)
     if inside is not None:
         certified &= inside(theta) if groups is None else inside(theta, np.arange(k))
-    return Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive, certified,
-                   _paths(theta0, steps, joins))
+    run = Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive, certified,
+                  _paths(theta0, steps, joins))
+    if coarse is not None:
+        run.steered = steering[owner]  # rows whose end is still one of the approximation
+    return run
+
+
+def _lead(newton, ready, steer):
+    """How far each ready descent is from its minimum, for :func:`_merge` (the nearer goes on):
+    its Newton step, and one more for a descent still steering (one on the objective itself has
+    already paid for its evaluations there)."""
+    lead = newton[ready]
+    return lead if steer is None else lead + steer[ready]
+
+
+def _evaluate(objective, coarse, theta, rows, steer, groups, mixed=None):
+    """f, g, h at the points θ of ``rows``: on ``coarse`` where ``steer``, else on
+    ``objective`` (functions of (θ, rows) where there are ``groups``); by ``mixed(θ, steer)``
+    in one call where it is given, both kinds are asked for and the rows are few (one call
+    pads every row to the widest rule: for many rows two calls are cheaper)."""
+    if (mixed is not None and groups is None and len(theta) <= _MIXED_ROWS and steer.any()
+            and not steer.all()):
+        return mixed(theta, steer)
+    parts = []
+    for fn, sel in ((coarse, steer), (objective, ~steer)):
+        if sel.any():
+            parts.append((sel, fn(theta[sel]) if groups is None else fn(theta[sel], rows[sel])))
+    if len(parts) == 1:
+        return parts[0][1]
+    n = len(theta)
+    f, g, h = np.empty(n), np.empty(theta.shape), np.empty((n,) + theta.shape[1:] * 2)
+    for sel, (fs, gs, hs) in parts:
+        f[sel], g[sel], h[sel] = fs, gs, hs
+    return f, g, h
 
 
 def _with_groups(objective, inside, groups):
@@ -326,47 +385,3 @@ def _with_groups(objective, inside, groups):
         return inside(theta, groups[rows])
 
     return fn, None if inside is None else within
-
-
-def _merge(points, rows, n_done, active, merged, taken, groups=None) -> None:
-    """Stop a descent whose Newton step leads to within ``_MERGE_DISTANCE`` (scaled ``points``)
-    of a minimum already reached (the first ``n_done`` rows) or of where an earlier descent's
-    step leads, in its group: the same minimum."""
-    if rows.size < 2:
-        return
-    mine = None if groups is None else groups[rows]
-    if mine is None or (mine == mine[0]).all():  # one problem: every pair as one matrix
-        near = np.tril(_gap(points[:, None, :], points[None, :, :]) <= _MERGE_DISTANCE, -1)
-        pairs = zip(*(a.tolist() for a in np.nonzero(near)), strict=True)
-    else:
-        pairs = _group_pairs(points, mine)
-    for b, a in sorted(pairs):  # each later row, its earlier ones first
-        if b < n_done or not active[rows[b]]:
-            continue  # a minimum already reached, or merged just now
-        if a < n_done or active[rows[a]]:
-            a = rows[a]
-            active[rows[b]] = False
-            merged[int(rows[b])] = (int(a), int(taken[a]))
-
-
-def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The largest coordinate difference of points a and b (broadcast; last axis: coordinates),
-    for two coordinates without a reduction over a short axis."""
-    if a.shape[-1] == 2:
-        return np.maximum(np.abs(a[..., 0] - b[..., 0]), np.abs(a[..., 1] - b[..., 1]))
-    return np.abs(a - b).max(axis=-1)
-
-
-def _group_pairs(points: np.ndarray, key: np.ndarray) -> list[tuple[int, int]]:
-    """(later row, earlier row) of the pairs of one group within ``_MERGE_DISTANCE``: each
-    group's rows sorted together, compared at offsets 1, 2, … up to the largest group."""
-    order = np.argsort(key, kind="stable")  # each group's rows together, in their order
-    ks, ps = key[order], points[order]
-    pairs: list[tuple[int, int]] = []
-    for o in range(1, key.size):
-        same = ks[o:] == ks[:-o]
-        if not same.any():  # groups are contiguous: none is larger than o
-            break
-        i = np.flatnonzero(same & (_gap(ps[o:], ps[:-o]) <= _MERGE_DISTANCE))
-        pairs += zip(order[i + o].tolist(), order[i].tolist(), strict=True)
-    return pairs

@@ -31,6 +31,7 @@ Q_OFFSETS = Q_OFFSETS[np.abs(Q_OFFSETS) <= Q_REACH]
 # the coarse rule's panels on q: as fine where q has its mass, twice as wide beyond 4 sd (a
 # minimum of the coarse rule is where the fine one's is to ~1e-6 either way: p's edges decide)
 Q_COARSE = Q_OFFSETS[(np.abs(Q_OFFSETS) <= 4) | (Q_OFFSETS % 2 == 0)]
+_Q_COARSE_PADDED = np.concatenate([Q_COARSE, np.zeros(Q_OFFSETS.size - Q_COARSE.size)])
 RULE_T, RULE_W = np.polynomial.legendre.leggauss(ORDER)
 
 
@@ -68,9 +69,19 @@ def reverse_panels(p: Mixture, mu: np.ndarray, sigma: np.ndarray, coarse: bool =
     k = len(mu)
     m_col = mu[:, None]
     parts = []
-    b = p.coarse_log_breakpoints if coarse else p.log_breakpoints
-    first = np.searchsorted(b, mu - P_REACH * sigma if lo is None else lo, side="right")
-    count = np.searchsorted(b, mu + P_REACH * sigma if hi is None else hi, side="left") - first
+    lo = mu - P_REACH * sigma if lo is None else lo
+    hi = mu + P_REACH * sigma if hi is None else hi
+    if isinstance(coarse, np.ndarray):  # some rows coarse: both edge sets, one after the other
+        fine, rough = p.log_breakpoints, p.coarse_log_breakpoints
+        b = np.concatenate([fine, rough])
+        first = np.where(coarse, np.searchsorted(rough, lo, side="right") + fine.size,
+                         np.searchsorted(fine, lo, side="right"))
+        count = np.where(coarse, np.searchsorted(rough, hi, side="left") + fine.size,
+                         np.searchsorted(fine, hi, side="left")) - first
+    else:
+        b = p.coarse_log_breakpoints if coarse else p.log_breakpoints
+        first = np.searchsorted(b, lo, side="right")
+        count = np.searchsorted(b, hi, side="left") - first
     most = int(count.max()) if k else 0
     if most > 0:
         j = np.arange(most)
@@ -85,7 +96,11 @@ def _panel_nodes(mu: np.ndarray, sigma: np.ndarray, coarse: bool, parts: list):
     """Nodes and weights (K, n) on q's panels merged with the edges ``parts`` (arrays (K, m),
     padded with μ)."""
     k = len(mu)
-    parts = [mu[:, None] + sigma[:, None] * (Q_COARSE if coarse else Q_OFFSETS)] + parts
+    if isinstance(coarse, np.ndarray):  # per row: coarse rows' offsets padded with 0 (μ)
+        offsets = np.where(coarse[:, None], _Q_COARSE_PADDED, Q_OFFSETS)
+    else:
+        offsets = Q_COARSE if coarse else Q_OFFSETS
+    parts = [mu[:, None] + sigma[:, None] * offsets] + parts
     edges = np.sort(np.concatenate(parts, axis=1), axis=1) if len(parts) > 1 else parts[0]
     half = (0.5 * (edges[:, 1:] - edges[:, :-1]))[:, :, None]
     mid = (0.5 * (edges[:, 1:] + edges[:, :-1]))[:, :, None]
@@ -131,7 +146,8 @@ def reverse_objective(p: Mixture, theta: np.ndarray, derivatives: bool = True,
 
     With x = μ + σz:  ∂/∂μ = −E_q[(log p)'],  ∂/∂log σ = −1 − E_q[(x−μ)(log p)'], and the
     Hessian takes E_q of (log p)'' likewise; kinks of log p (Laplace) add their point masses.
-    ``coarse``: on q's panels and p's coarse edges only (a few times cheaper, to steer).
+    ``coarse``: on q's panels and p's coarse edges only (a few times cheaper, to steer); a
+    boolean array (K,): so for those rows only.
     """
     mu, s = theta[:, 0], theta[:, 1]
     sigma = np.exp(s)

@@ -385,3 +385,65 @@ def test_near_twin_components_put_no_switch_beyond_the_floats():
         fit = fit_gaussian(p, "forward")
     assert fit.is_minimum and fit.q.mean == pytest.approx(0.0, abs=1e-12)
     assert fit.q.std == pytest.approx(1.0, rel=1e-12)
+
+
+# --- the handover descent (rows leave the coarse rule one by one) -------------------------------
+HANDOVER_TARGETS = [
+    Mixture([Normal(-3, 1), Normal(3, 1)]),
+    Mixture([Normal(-4, 0.6), Normal(0, 1), Normal(5, 2)], [0.3, 0.3, 0.4]),
+    Mixture([Normal(-5, 1), Normal(0, 1), Normal(5, 1)]),
+    Mixture([Normal(0, 1), Laplace(4, 0.05), StudentT(-6, 2, 3)], [0.5, 0.2, 0.3]),
+    Mixture([Normal(-1e3, 1e-2), Normal(1e3, 1e-2)]),
+]
+
+
+@pytest.mark.parametrize("p", HANDOVER_TARGETS)
+def test_reverse_objective_rows_on_either_rule_in_one_call(p):
+    from explorer.fitting import _theta, reverse_starts
+
+    c, pc = p.centred
+    theta = _theta(reverse_starts(p), c)
+    steer = np.arange(len(theta)) % 2 == 0
+    f, g, h = reverse_objective(pc, theta, coarse=steer)
+    for rows, coarse in ((steer, True), (~steer, False)):
+        fr, gr, hr = reverse_objective(pc, theta[rows], coarse=coarse)
+        np.testing.assert_allclose(f[rows], fr, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(g[rows], gr, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(h[rows], hr, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("p", HANDOVER_TARGETS)
+def test_handover_descent_reaches_the_two_phase_descents_minima(p):
+    # each start steered on the coarse rule only until its Newton step there is below 1e-3,
+    # then finished on the full rule in the same loop: every start ends, certified or not, where
+    # steering all the way to the coarse rule's minimum and restarting on the full rule ends
+    from explorer.fitting import (
+        HANDOVER,
+        REVERSE_EXACT,
+        _allowed,
+        _theta,
+        _unit_lengths,
+        reverse_starts,
+    )
+    from explorer.newton import descend
+
+    c, pc = p.centred
+    theta = _theta(reverse_starts(p), c)
+
+    def fine(t):
+        return reverse_objective(pc, t)
+
+    def coarse(t):
+        return reverse_objective(pc, t, coarse=True)
+
+    old = descend(fine, theta, _unit_lengths, _allowed, coarse=coarse, exact=REVERSE_EXACT)
+    new = descend(fine, theta, _unit_lengths, _allowed, coarse=coarse, exact=REVERSE_EXACT,
+                  handover=HANDOVER, mixed=lambda t, s: reverse_objective(pc, t, coarse=s))
+    np.testing.assert_array_equal(new.certified, old.certified)
+    ok = old.certified
+    assert ok.any()
+    scale = _unit_lengths(old.theta[ok])
+    np.testing.assert_allclose(new.theta[ok] / scale, old.theta[ok] / scale, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(new.f[ok], old.f[ok], rtol=1e-12, atol=1e-15)
+    for path, start in zip(new.visited, theta, strict=True):
+        np.testing.assert_array_equal(path[0], start)

@@ -1,0 +1,121 @@
+"""The pieces of one step of :func:`explorer.newton.descend`: trust-region Newton steps for K
+points at once (the 2 × 2 case in closed form), and the merging of descents that reach one
+minimum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_MERGE_DISTANCE, _MERGE_NEWTON = 0.01, 0.05
+
+
+def newton_steps(g: np.ndarray, h: np.ndarray, d: np.ndarray, radius: np.ndarray):
+    """Trust-region steps for K points: gradient g (K, n) and Hessian h (K, n, n) in θ, unit
+    lengths d (K, n).  Returns the step in θ, the length of the uncut scaled Newton step,
+    positive-definiteness, the predicted change of the objective, the scaled step's length and
+    whether the radius cut it."""
+    if g.shape[1] == 2:
+        return _newton_steps_2(g, h, d, radius)
+    gs = g * d
+    hs = h * d[:, :, None] * d[:, None, :]
+    lam, vec = np.linalg.eigh(hs)
+    gv = np.einsum("nji,nj->ni", vec, gs)
+    big = np.maximum(np.abs(lam[:, -1]), 1e-300)
+    positive = lam[:, 0] > 1e-12 * big
+    sv = -gv / np.maximum(np.abs(lam), 1e-12 * big[:, None])
+    newton = np.linalg.norm(sv, axis=1)
+    flat = ~positive & (np.abs(sv[:, 0]) < 0.5 * radius)
+    sv[:, 0] = np.where(flat, -np.copysign(0.5 * radius, gv[:, 0]), sv[:, 0])
+    ss = np.einsum("nij,nj->ni", vec, sv)
+    length = np.linalg.norm(ss, axis=1)
+    cut = length > radius
+    ss *= np.where(cut, radius / np.maximum(length, 1e-300), 1.0)[:, None]
+    pred = (gs * ss).sum(axis=1) + 0.5 * np.einsum("ni,nij,nj->n", ss, hs, ss)
+    return ss * d, newton, positive, pred, np.minimum(length, radius), cut
+
+
+def _newton_steps_2(g, h, d, radius):
+    """:func:`newton_steps` for two parameters: the 2 × 2 eigen-decomposition in closed form
+    (the rotation by ½ atan2(2b, a − c)), on columns — a few dozen operations on K numbers,
+    where the general path spends most of its time calling LAPACK for tiny matrices."""
+    d0, d1 = d[:, 0], d[:, 1]
+    gs0, gs1 = g[:, 0] * d0, g[:, 1] * d1
+    a, b, c = h[:, 0, 0] * d0 * d0, h[:, 0, 1] * d0 * d1, h[:, 1, 1] * d1 * d1
+    mid, rad = 0.5 * (a + c), np.hypot(0.5 * (a - c), b)
+    lo, hi = mid - rad, mid + rad
+    angle = 0.5 * np.arctan2(2.0 * b, a - c)
+    cs, sn = np.cos(angle), np.sin(angle)  # (cs, sn) belongs to hi, (−sn, cs) to lo
+    g_lo, g_hi = cs * gs1 - sn * gs0, cs * gs0 + sn * gs1
+    floor = np.maximum(np.abs(hi), 1e-300)
+    floor *= 1e-12
+    positive = lo > floor
+    s_lo = -g_lo / np.maximum(np.abs(lo), floor)
+    s_hi = -g_hi / np.maximum(np.abs(hi), floor)
+    newton = np.hypot(s_lo, s_hi)
+    half = 0.5 * radius
+    flat = ~positive & (np.abs(s_lo) < half)
+    if flat.any():
+        s_lo = np.where(flat, -np.copysign(half, g_lo), s_lo)
+    ss0, ss1 = cs * s_hi - sn * s_lo, sn * s_hi + cs * s_lo
+    length = np.hypot(ss0, ss1)
+    cut = length > radius
+    if cut.any():
+        shrink = np.where(cut, radius / np.maximum(length, 1e-300), 1.0)
+        ss0 *= shrink
+        ss1 *= shrink
+        length = np.minimum(length, radius)
+    pred = gs0 * ss0 + gs1 * ss1 + 0.5 * (a * ss0 * ss0 + 2.0 * b * ss0 * ss1 + c * ss1 * ss1)
+    step = np.empty_like(g)
+    np.multiply(ss0, d0, out=step[:, 0])
+    np.multiply(ss1, d1, out=step[:, 1])
+    return step, newton, positive, pred, length, cut
+
+
+def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) -> None:
+    """Stop a descent whose Newton step leads to within ``_MERGE_DISTANCE`` (scaled ``points``)
+    of a minimum already reached (the first ``n_done`` rows) or of where another descent's
+    step leads, in its group: the same minimum.  Of two descents the one with the longer
+    Newton step (``lead``, for the rows after the first ``n_done``; without it, the later
+    row) stops, and the one nearer the minimum goes on."""
+    if rows.size < 2:
+        return
+    mine = None if groups is None else groups[rows]
+    if mine is None or (mine == mine[0]).all():  # one problem: every pair as one matrix
+        near = np.tril(_gap(points[:, None, :], points[None, :, :]) <= _MERGE_DISTANCE, -1)
+        pairs = zip(*(a.tolist() for a in np.nonzero(near)), strict=True)
+    else:
+        pairs = _group_pairs(points, mine)
+    for b, a in sorted(pairs):  # each later row, its earlier ones first
+        if b < n_done:
+            continue  # two minima already reached
+        if lead is not None and a >= n_done and lead[a - n_done] > lead[b - n_done]:
+            a, b = b, a  # the earlier row is farther from the minimum: it stops
+        if not active[rows[b]]:
+            continue  # merged just now
+        if a < n_done or active[rows[a]]:
+            a = rows[a]
+            active[rows[b]] = False
+            merged[int(rows[b])] = (int(a), int(taken[a]))
+
+
+def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The largest coordinate difference of points a and b (broadcast; last axis: coordinates),
+    for two coordinates without a reduction over a short axis."""
+    if a.shape[-1] == 2:
+        return np.maximum(np.abs(a[..., 0] - b[..., 0]), np.abs(a[..., 1] - b[..., 1]))
+    return np.abs(a - b).max(axis=-1)
+
+
+def _group_pairs(points: np.ndarray, key: np.ndarray) -> list[tuple[int, int]]:
+    """(later row, earlier row) of the pairs of one group within ``_MERGE_DISTANCE``: each
+    group's rows sorted together, compared at offsets 1, 2, … up to the largest group."""
+    order = np.argsort(key, kind="stable")  # each group's rows together, in their order
+    ks, ps = key[order], points[order]
+    pairs: list[tuple[int, int]] = []
+    for o in range(1, key.size):
+        same = ks[o:] == ks[:-o]
+        if not same.any():  # groups are contiguous: none is larger than o
+            break
+        i = np.flatnonzero(same & (_gap(ps[o:], ps[:-o]) <= _MERGE_DISTANCE))
+        pairs += zip(order[i + o].tolist(), order[i].tolist(), strict=True)
+    return pairs
