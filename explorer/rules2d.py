@@ -48,7 +48,7 @@ PANEL_TOL = 1e-11
 # between narrow modes then no longer split panels down to MIN_HALF_WIDTH along whole lines).
 LOOSE_TOL = 1e-6
 LOOSE_MIN_HALF_WIDTH = 2.0**-5
-LOOSE_BUDGET = 250_000
+LOOSE_BUDGET = 100_000
 MIN_HALF_WIDTH = 2.0**-12
 # Components whose Bhattacharyya overlap with q is below e^-50 do not set its first level.
 _MIN_OVERLAP = -50.0
