@@ -91,6 +91,13 @@ CASES = [
       "c": "t:1:0:1:0.1,n:1:5:0.001"}),
     ("drift, 2×2 000 values, k=20, 500 resamples", "drift",
      {"xn": "2000", "xl": "2000", "xj": "20", "xr": "500", "xe": "0"}),
+    ("vi-2d, 4 thin ridges ρ = ±0.99 at the corners", "vi-2d",
+     {"vt": "1:-10:-10:0.05:10:0.99,1:10:10:10:0.05:-0.99,1:-10:10:0.05:0.05:0.99,"
+            "1:10:-10:10:10:-0.99", "vf": "diag"}),
+    ("vi-2d, 4 narrow modes inside a wide one", "vi-2d",
+     {"vt": "1:0:0:10:10:0,1:-3:0:0.05:0.05:0.99,1:3:0:0.05:0.05:-0.99,1:0:3:0.05:0.5:0"}),
+    ("vi-2d, 4 equal modes in a line, full", "vi-2d",
+     {"vt": "1:-9:0:0.05:10:0,1:-3:0:0.05:10:0,1:3:0:0.05:10:0,1:9:0:0.05:10:0"}),
 ]
 
 CHILD = r"""
@@ -131,7 +138,7 @@ print(json.dumps({"cpu": c1 - c0, "wall": t1 - t0, "base": base_rss, "peak": pea
 FILES = {"": "", "penalty": "views/penalty.py", "landscape": "views/landscape.py",
          "entropy": "views/entropy.py", "mle": "views/mle.py", "discrete": "views/discrete.py",
          "heavy-tails": "views/heavy_tails.py", "alpha": "views/alpha.py",
-         "sweep": "views/sweep.py", "drift": "views/drift.py"}
+         "sweep": "views/sweep.py", "drift": "views/drift.py", "vi-2d": "views/vi2d.py"}
 
 
 def measure(page: str, params: dict, cold: bool = False) -> dict:

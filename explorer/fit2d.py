@@ -5,8 +5,9 @@ Both objectives (:mod:`explorer.vi2d`) are minimised by the trust-region Newton 
 :mod:`explorer.newton` over θ = (μ, L's lower triangle with log-diagonal), in units of q's own
 sds (the mean and L's off-diagonal entries) and 1 (log-sds):
 
-* forward: a descent from the heaviest component to the unique optimum, moment matching (full:
-  p's mean and covariance; diagonal: p's mean and marginal variances);
+* forward: the unique optimum is moment matching (full: p's mean and covariance; diagonal: p's
+  mean and marginal variances): the descent starts there and certifies it at once (its KL
+  is certified only if H(p)'s rule settled within its node budget);
 * reverse: one descent from the moment-matched Gaussian of every subset of components (each
   alone, each pair, …, all — fewer misses optima that cover two of three modes), run to its end
   on the trapezoid rule on one grid (h = 1/2 while far, then 1/4: ~1k and ~4.5k nodes); the
@@ -98,15 +99,24 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
     theta, level, sharp = _sharpen(p, steer.theta[first], steer.g[first], diagonal, scale,
                                    inside)
 
+    short: dict[bytes, bool] = {}  # θ → its value ran out of the node budget
+
     def fine(t, rows=None):
+        cut = np.zeros(len(t), dtype=bool)
         if rows is None:
-            return reverse_objective(p, t, diagonal)
-        settled = np.empty(len(rows), dtype=int)
-        out = reverse_objective(p, t, diagonal, start=level[rows], settled=settled)
-        level[rows] = settled
+            out = reverse_objective(p, t, diagonal, cut=cut)
+        else:
+            settled = np.empty(len(rows), dtype=int)
+            out = reverse_objective(p, t, diagonal, start=level[rows], settled=settled, cut=cut)
+            level[rows] = settled
+        short.update((row.tobytes(), bool(c)) for row, c in zip(t, cut, strict=True))
         return out
 
-    run = _finish(fine, theta, scale, inside)
+    def loose(t, rows=None):
+        return reverse_objective(p, t, diagonal, loose=True)
+
+    run = _finish(fine, theta, scale, inside, far=loose)
+    run.certified &= ~np.array([short.get(t.tobytes(), True) for t in run.theta], dtype=bool)
     return Descent(run.theta[which], run.f[which], run.g[which], run.h[which],
                    run.grad_norm[which], run.newton_step[which], run.positive[which],
                    run.certified[which],
@@ -140,14 +150,19 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
     return theta, level, sharp
 
 
-def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3) -> Descent:
+def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=None,
+            descend_rest: bool = True) -> Descent:
     """Descents from points next to a minimum (steered there by a cheaper rule): plain Newton
     steps while the Hessian is positive definite and the step short (< 0.05 in q's units), each
     kept unless it raises the objective beyond rounding; a point still far after ``steps`` steps
     (or never convex) goes on by the trust-region descent.  ``objective(θ, rows)``: rows, the
     indices of θ's points among the starts (None in the trust-region descent), lets it carry
-    what it learnt at a point to the steps from it.  (A generic helper for newton.descend:
-    it spares the trust region's extra evaluations near the end.)"""
+    what it learnt at a point to the steps from it.  ``far`` (optional, same signature): a
+    cheaper rule for that trust-region descent (points far from a minimum need no full
+    accuracy); its ends are then finished on ``objective`` as above, so every certificate is
+    ``objective``'s.  (A generic helper for newton.descend: it spares the trust region's extra
+    evaluations near the end.)  ``descend_rest`` False: no trust-region descent at all (a point not
+    certified after the steps is returned as it is, uncertified)."""
     theta = np.array(theta, dtype=float)
     f, g, h = objective(theta, np.arange(len(theta)))
     visited = [[row.copy()] for row in theta]
@@ -173,12 +188,20 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3) -> Desc
             break
     d = scale(theta)
     _, newton, positive, _, _, _ = newton_steps(g, h, d, np.ones(len(theta)))
-    rest = np.flatnonzero(~(positive & (newton <= STEP_TOL)))
-    if rest.size:
+    rest = np.flatnonzero(~(positive & (newton <= STEP_TOL))) if descend_rest else np.arange(0)
+    if rest.size and far is not None:
+        steered = descend(lambda t: far(t, None), theta[rest], scale, inside)
+        run = _finish(lambda t, r, rest=rest: objective(t, None if r is None else rest[r]),
+                      steered.theta, scale, inside, steps, descend_rest=False)
+        theta[rest], f[rest], g[rest], h[rest] = run.theta, run.f, run.g, run.h
+        for n, i in enumerate(rest):
+            visited[i] += steered.visited[n][1:] + run.visited[n][1:]
+    elif rest.size:
         run = descend(lambda t: objective(t, None), theta[rest], scale, inside)
         theta[rest], f[rest], g[rest], h[rest] = run.theta, run.f, run.g, run.h
         for n, i in enumerate(rest):
             visited[i] += run.visited[n][1:]
+    if rest.size:
         _, newton, positive, _, _, _ = newton_steps(g, h, d := scale(theta), np.ones(len(theta)))
     return Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive,
                    positive & (newton <= STEP_TOL) & inside(theta), paths=lambda: visited)
@@ -244,10 +267,14 @@ def fit_gaussian_mv(p, direction: str = "reverse", init: MvNormal | None = None,
     diagonal = covariance == "diagonal"
     c, pc = pm.centred
     if direction == "forward" or init is not None:
-        heaviest = max(pm.active, key=lambda a: a[0])[1]
-        start = _restrict(init or heaviest, diagonal)
+        # forward: the optimum is moment matching (diagonal: its marginal variances), so the
+        # descent starts there and certifies it in one evaluation
+        first = MvNormal(pm.mean, pm.cov) if direction == "forward" else None
+        start = _restrict(init or first, diagonal)
         theta = pack(start.shifted(c), diagonal)[None]
         fit = _fit(direction, _descend(direction, pc, theta, diagonal), 0, start, c, d, diagonal)
+        if direction == "forward" and not pc.entropy_certified:  # its KL is an estimate
+            fit = replace(fit, is_minimum=False)
         return replace(fit, local_optima=(fit,) if fit.is_minimum else ())
     starts = [_restrict(s, diagonal) for s in reverse_starts(pm)]
     theta = np.array([pack(s.shifted(c), diagonal) for s in starts])

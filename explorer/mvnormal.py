@@ -349,11 +349,20 @@ class MvMixture:
         return new
 
     @cached_property
+    def _entropy(self) -> tuple[float, bool]:
+        from explorer.vi2d import mixture_entropy_checked
+
+        return mixture_entropy_checked(self)
+
+    @property
     def entropy(self) -> float:
         """H(p) = −E_p[log p], nats (explorer.vi2d's rule under each component)."""
-        from explorer.vi2d import mixture_entropy
+        return self._entropy[0]
 
-        return mixture_entropy(self)
+    @property
+    def entropy_certified(self) -> bool:
+        """Whether :attr:`entropy`'s rule settled within its node budget (else an estimate)."""
+        return self._entropy[1]
 
     def label(self) -> str:
         return " + ".join(f"{w:.3g}·{c.label()}" for w, c in zip(self.weights, self.components,

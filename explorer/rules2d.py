@@ -44,9 +44,19 @@ TOL = ((1e-7, 1e-3), (1e-5, 1.0))
 # (relative to E_q[|φ|], at least 1); the narrowest half-width it splits to.
 PANEL_ORDER = 8
 PANEL_TOL = 1e-11
+# The panel rule's agreement while steering a descent far from any minimum (kinks of log p
+# between narrow modes then no longer split panels down to MIN_HALF_WIDTH along whole lines).
+LOOSE_TOL = 1e-6
+LOOSE_MIN_HALF_WIDTH = 2.0**-5
+LOOSE_BUDGET = 100_000
 MIN_HALF_WIDTH = 2.0**-12
 # Components whose Bhattacharyya overlap with q is below e^-50 do not set its first level.
 _MIN_OVERLAP = -50.0
+# Bounds on one evaluation: the panel rule evaluates at most NODE_BUDGET nodes per call (~1 s of
+# one core for four components with derivatives; beyond it the q's still unsettled are returned
+# as cut, not certified), in blocks of at most BLOCK nodes (memory ~ BLOCK × a few hundred bytes).
+NODE_BUDGET = 2_000_000
+BLOCK = 65_536
 
 
 def _tensor(t: np.ndarray, w: np.ndarray, d: int):
@@ -113,17 +123,30 @@ def _box_distance(c: np.ndarray, hw: np.ndarray, m: np.ndarray, prec: np.ndarray
     return best
 
 
-def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values):
-    """Nodes z (q-whitened), weights, rows and ``values`` at the nodes of the adaptive panel rule
-    for the K 2-D Gaussians q_k = N(μ_k, L_k L_kᵀ): tensor Gauss–Legendre panels over the square
-    |t|∞ ≤ RADIUS in q's whitened coordinates, each split in four until the sums of ``values``
-    (its first column, if it has several) on it and on its four halves agree to
-    ``PANEL_TOL``; a panel within 8 sd of a component of ``frames`` is split regardless while
-    its half-width exceeds 8 of that component's smallest sds (so that no narrow component
-    falls between nodes).  Panels whose q-mass is below e⁻⁵⁰ are dropped.  The halves' nodes
-    are kept."""
+def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
+               budget: int | None = None, tol: float = PANEL_TOL,
+               min_half_width: float = MIN_HALF_WIDTH):
+    """``reduce``'s per-q results of the adaptive panel rule for the K 2-D Gaussians
+    q_k = N(μ_k, L_k L_kᵀ), and which q's the node budget cut short: tensor Gauss–Legendre
+    panels over the square |t|∞ ≤ RADIUS in q's whitened coordinates, each split in four until
+    the sums of ``values`` (its first column, if it has several) on it and on its four halves
+    agree to ``tol`` (``PANEL_TOL``; ``LOOSE_TOL`` and ``LOOSE_MIN_HALF_WIDTH`` to steer
+    descents far from a minimum) or reach ``min_half_width``; a
+    panel within 8 sd of a component of ``frames`` is split regardless
+    while its half-width exceeds 8 of that component's smallest sds (so that no narrow
+    component falls between nodes).  Panels whose q-mass is below e⁻⁵⁰ are dropped.  The
+    halves' nodes are kept.
+
+    ``reduce(vals, z, w, row)`` (nodes z q-whitened, weights w, q ``row``, rows contiguous)
+    must be affine in the node sums (as every rule's sums are): the nodes are taken in blocks
+    of ≤ ``BLOCK`` and their results added, so memory stays bounded whatever the split.  At most
+    ``budget`` nodes (default ``NODE_BUDGET``) are evaluated: a round that would exceed it is
+    not run; the panels still unsettled are then taken as they are and their q's returned as
+    cut (their result is not certified)."""
     k, d = mu.shape
+    budget = NODE_BUDGET if budget is None else budget
     tau, omega = _gl_square(PANEL_ORDER)
+    m = len(tau)
     n0 = 4
     h0 = RADIUS / n0
     axis = -RADIUS + h0 * (2 * np.arange(n0) + 1)
@@ -156,39 +179,73 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
         return (np.stack([a.ravel() for a in t], axis=1), w.ravel(), vals,
                 (w * v.reshape(w.shape)).sum(axis=1))
 
+    out: list | None = None
+    base: list | None = None
+
+    def take(z, w, vals, rows):  # add the accepted nodes' results (rows sorted)
+        nonlocal out, base
+        if not len(w):
+            return
+        order = np.argsort(rows, kind="stable")
+        res = reduce(vals[order], z[order], w[order], rows[order])
+        if base is None:
+            base = reduce(vals[:0], z[:0], w[:0], rows[:0])  # the constant part
+            out = [None if r is None else np.array(r, dtype=float) for r in res]
+            return
+        for o, r, b in zip(out, res, base, strict=True):
+            if o is not None:
+                o += r - b
+
+    def blocks(n):  # panels per block: ≤ BLOCK nodes for their kids
+        step = max(BLOCK // (4 * m), 1)
+        return [slice(a, a + step) for a in range(0, n, step)]
+
     def heavy(c, hw):  # q-mass of the square above e^-50
         nearest = np.maximum(np.abs(c) - hw[:, None], 0.0)
         return (nearest * nearest).sum(axis=1) <= 100.0
 
     keep = heavy(c, hw)
     c, hw, own = c[keep], hw[keep], own[keep]
-    _, _, _, total = evaluate(c, hw, own)
-    tol = PANEL_TOL * np.maximum(np.bincount(own, weights=np.abs(total), minlength=k), 1.0)
-    done = []
+    total = evaluate(c, hw, own)[3]
+    spent = len(c) * m
+    tol = tol * np.maximum(np.bincount(own, weights=np.abs(total), minlength=k), 1.0)
+    cut = np.zeros(k, dtype=bool)
     while c.size:
-        kids = np.repeat(c, 4, axis=0) + np.tile(np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]),
-                                                  (len(c), 1)) * np.repeat(hw, 4)[:, None] / 2
-        kid_hw, kid_own = np.repeat(hw, 4) / 2, np.repeat(own, 4)
-        keep = heavy(kids, kid_hw)
-        kids, kid_hw, kid_own = kids[keep], kid_hw[keep], kid_own[keep]
-        parent = np.repeat(np.arange(len(c)), 4)[keep]
-        t, w, vals, sums = evaluate(kids, kid_hw, kid_own)
-        split = np.abs(total - np.bincount(parent, weights=sums, minlength=len(c))) > tol[own]
-        if mt is not None:
-            far = _box_distance(c, hw, mt[own], lam[own])
-            split |= ((far <= 64.0) & (hw[:, None] > 8.0 * narrow[own])).any(axis=1)
-        split &= hw > MIN_HALF_WIDTH
-        accept = np.repeat(~split[parent], len(tau))
-        rows = np.repeat(kid_own, len(tau))
-        done.append((t[accept], w[accept], vals[accept], rows[accept]))
-        more = split[parent]
-        c, hw, own, total = kids[more], kid_hw[more], kid_own[more], sums[more]
-    z = np.concatenate([a[0] for a in done])
-    w = np.concatenate([a[1] for a in done])
-    row = np.concatenate([a[3] for a in done])
-    order = np.argsort(row, kind="stable")
-    vals = np.concatenate([a[2] for a in done])[order]
-    return z[order], w[order], row[order], vals
+        if spent + 4 * m * len(c) > budget:  # out of budget: take the unsettled panels as they are
+            cut[np.unique(own)] = True
+            for b in blocks(len(c)):
+                z, w, vals, _ = evaluate(c[b], hw[b], own[b])
+                take(z, w, vals, np.repeat(own[b], m))
+            break
+        spent += 4 * m * len(c)
+        nxt = []
+        for b in blocks(len(c)):
+            cb, hb, ob = c[b], hw[b], own[b]
+            kids = np.repeat(cb, 4, axis=0) + np.tile(
+                np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]), (len(cb), 1)
+            ) * np.repeat(hb, 4)[:, None] / 2
+            kid_hw, kid_own = np.repeat(hb, 4) / 2, np.repeat(ob, 4)
+            keep = heavy(kids, kid_hw)
+            kids, kid_hw, kid_own = kids[keep], kid_hw[keep], kid_own[keep]
+            parent = np.repeat(np.arange(len(cb)), 4)[keep]
+            t, w, vals, sums = evaluate(kids, kid_hw, kid_own)
+            split = np.abs(total[b] - np.bincount(parent, weights=sums, minlength=len(cb))) \
+                > tol[ob]
+            if mt is not None:
+                far = _box_distance(cb, hb, mt[ob], lam[ob])
+                split |= ((far <= 64.0) & (hb[:, None] > 8.0 * narrow[ob])).any(axis=1)
+            split &= hb > min_half_width
+            accept = np.repeat(~split[parent], m)
+            take(t[accept], w[accept], vals[accept], np.repeat(kid_own, m)[accept])
+            more = split[parent]
+            nxt.append((kids[more], kid_hw[more], kid_own[more], sums[more]))
+        c = np.concatenate([a[0] for a in nxt])
+        hw = np.concatenate([a[1] for a in nxt])
+        own = np.concatenate([a[2] for a in nxt])
+        total = np.concatenate([a[3] for a in nxt])
+    if out is None:  # nothing accepted (cannot happen: every q has panels of mass)
+        raise RuntimeError("panel_rule: no nodes")
+    return out, cut
 
 
 # --- the adaptive trapezoid rule ------------------------------------------------------------
@@ -242,7 +299,7 @@ def first_level(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None) -> n
 
 
 def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
-             start=None, settled=None):
+             start=None, settled=None, cut=None, loose=False):
     """Results of ``reduce`` for the K Gaussians q_k = N(μ_k, L_k L_kᵀ) by the adaptive rule.
 
     ``values(x)`` gives per-node arrays at the nodes x (N, d); ``reduce(vals, z, w, row, rows)``
@@ -252,7 +309,10 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
     results (value, gradient) decide convergence (on the grids h and 2h).  ``frames``: the target's
     components (None: a single Gaussian, log p quadratic).  ``start`` (optional, per q): a level
     known to be needed (where a q close by settled), skipping the coarser ones; ``settled``
-    (optional array) receives the level each q settled at."""
+    (optional array) receives the level each q settled at; ``cut`` (optional bool array) is set
+    True for the q's whose panel rule ran out of its node budget (their results uncertified);
+    ``loose``: the panel rule to ``LOOSE_TOL`` within ``LOOSE_BUDGET`` nodes (to steer, never
+    to certify)."""
     k, d = mu.shape
     level = first_level(mu, chol, frames)
     if start is not None:
@@ -283,8 +343,16 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         level[rows[~ok]] = n + 1
     if settled is not None:
         settled[:] = level
+    if cut is not None:
+        cut[:] = False
     rows = np.flatnonzero(level >= len(LEVELS))
     if rows.size:
-        z, w, row, vals = panel_rule(mu[rows], chol[rows], frames, values)
-        store(rows, reduce(vals, z, w, row, rows))
+        res, short = panel_rule(mu[rows], chol[rows], frames, values,
+                                lambda v, z, w, row: reduce(v, z, w, row, rows),
+                                budget=LOOSE_BUDGET if loose else NODE_BUDGET,
+                                tol=LOOSE_TOL if loose else PANEL_TOL,
+                                min_half_width=LOOSE_MIN_HALF_WIDTH if loose else MIN_HALF_WIDTH)
+        store(rows, res)
+        if cut is not None:
+            cut[rows] = short
     return out

@@ -66,11 +66,12 @@ def _jacobian(theta: np.ndarray, d: int, diagonal: bool):
 
 # --- the objectives -------------------------------------------------------------------------
 def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
-                      derivatives: bool = True, steer: float = 0.0, start=None, settled=None):
+                      derivatives: bool = True, steer: float = 0.0, start=None, settled=None,
+                      cut=None, loose: bool = False):
     """KL(q‖p) for the K q's of θ (K, n), with gradient (K, n) and Hessian (K, n, n) in θ, by the
     adaptive rule — or, for ``steer`` = h > 0, by the trapezoid rule on the one grid h (cheap,
-    no error estimate: to steer descents).  ``start``/``settled``: as for
-    :func:`explorer.rules2d.adaptive`.
+    no error estimate: to steer descents).  ``start``/``settled``/``cut``/``loose``: as for
+    :func:`explorer.rules2d.adaptive` (``cut``: the q's whose value ran out of the node budget).
 
     With x = μ + L z:  ∂E[log p]/∂μ_i = E[s_i],  ∂/∂L_jk = E[s_j z_k],  and the Hessian
     E[u_aᵀ ∇²log p u_b] with u = ∂x/∂(μ, L) (x is linear in both; each u is a coefficient
@@ -90,9 +91,9 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
         x, z, w, row = on_grid(mu, chol, steer)
         f, g, h = reduce(values(x), z, w, row, np.arange(len(theta)))
     elif derivatives:
-        f, g, h = adaptive(mu, chol, frames, values, reduce, start, settled)
+        f, g, h = adaptive(mu, chol, frames, values, reduce, start, settled, cut, loose)
     else:
-        (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1])
+        (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1], cut=cut)
         g = h = None
     return f, g, h
 
@@ -223,27 +224,33 @@ def forward_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False):
     return f, g, 0.5 * (h + h.transpose(0, 2, 1))
 
 
-def expect(mu, chol, frames: MvMixture, fn) -> np.ndarray:
+def expect(mu, chol, frames: MvMixture, fn, cut=None) -> np.ndarray:
     """E_q[fn] for the K Gaussians N(μ_k, L_k L_kᵀ) by the adaptive rule (frames: the target's
-    components)."""
+    components; ``cut``: as for :func:`explorer.rules2d.adaptive`)."""
     def reduce(vals, z, w, row, rows):
         return (weighted_sums(vals, w, row, len(rows)),)
 
-    return adaptive(mu, chol, frames, fn, reduce)[0]
+    return adaptive(mu, chol, frames, fn, reduce, cut=cut)[0]
 
 
 # --- values ---------------------------------------------------------------------------------
-def mixture_entropy(p: MvMixture) -> float:
-    """H(p) = −Σ_k w_k E_{g_k}[log p]."""
+def mixture_entropy_checked(p: MvMixture) -> tuple[float, bool]:
+    """(H(p) = −Σ_k w_k E_{g_k}[log p], whether the rule settled within its node budget)."""
     _, pc = p.centred
     if len(pc.active) == 1:
-        return pc.active[0][1].entropy
+        return pc.active[0][1].entropy, True
     comps = pc.components
     keep = [i for i, w in enumerate(pc.weights) if w > 0]
     mu = np.array([comps[i].mu for i in keep])
     chol = np.array([comps[i].chol for i in keep])
-    e = expect(mu, chol, pc, pc.logpdf)
-    return -math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep))
+    cut = np.zeros(len(keep), dtype=bool)
+    e = expect(mu, chol, pc, pc.logpdf, cut)
+    return -math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep)), not cut.any()
+
+
+def mixture_entropy(p: MvMixture) -> float:
+    """H(p) = −Σ_k w_k E_{g_k}[log p]."""
+    return mixture_entropy_checked(p)[0]
 
 
 def gaussian_kl(p: MvNormal, q: MvNormal) -> float:
@@ -256,29 +263,37 @@ def gaussian_kl(p: MvNormal, q: MvNormal) -> float:
 
 def kl_mv(p, q) -> float:
     """KL(p‖q) in nats for MvNormal / mixture-of-MvNormal p and q of one dimension."""
+    return kl_mv_checked(p, q)[0]
+
+
+def kl_mv_checked(p, q) -> tuple[float, bool]:
+    """(KL(p‖q) as :func:`kl_mv`, whether its rule settled within its node budget: if not, the
+    value is an estimate and must not be shown as exact)."""
     pm, qm = as_mv_mixture(p), as_mv_mixture(q)
     if pm.dim != qm.dim:
         raise ValueError(f"p and q must have one dimension, got {pm.dim} and {qm.dim}")
     if pm == qm:
-        return 0.0
+        return 0.0, True
     if isinstance(p, MvNormal) and isinstance(q, MvNormal):
-        return max(gaussian_kl(p, q), 0.0)
+        return max(gaussian_kl(p, q), 0.0), True
     c, pc = pm.centred
     qc = qm.shifted(c)
     if isinstance(q, MvNormal):
         q0 = qc.components[0]
         h = cross_entropy_gaussian(pc.mean, pc.cov, q0.mu[None], q0.chol[None])[0]
-        return max(float(h) - pc.entropy, 0.0)
+        return max(float(h) - pc.entropy, 0.0), pc.entropy_certified
+    cut = np.zeros(1 if isinstance(p, MvNormal) else len(pc.active), dtype=bool)
     if isinstance(p, MvNormal):
         p0 = pc.components[0]
         theta = pack(p0, diagonal=False)[None]
-        return max(float(reverse_objective(qc, theta, derivatives=False)[0][0]), 0.0)
+        f = reverse_objective(qc, theta, derivatives=False, cut=cut)[0][0]
+        return max(float(f), 0.0), not cut.any()
     both = MvMixture(pc.components + qc.components)
     keep = [i for i, w in enumerate(pc.weights) if w > 0]
     mu = np.array([pc.components[i].mu for i in keep])
     chol = np.array([pc.components[i].chol for i in keep])
-    e = expect(mu, chol, both, lambda x: pc.logpdf(x) - qc.logpdf(x))
-    return max(math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep)), 0.0)
+    e = expect(mu, chol, both, lambda x: pc.logpdf(x) - qc.logpdf(x), cut)
+    return max(math.fsum(pc.weights[i] * e[n] for n, i in enumerate(keep)), 0.0), not cut.any()
 
 
 def elbo(q: MvNormal, p, log_z: float) -> float:

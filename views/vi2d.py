@@ -12,7 +12,7 @@ from explorer.figures import fmt_kl, fmt_num
 from explorer.figures.vi2d import elbo_figure, vi2d_figure
 from explorer.fitting import fit_gaussian
 from explorer.mvnormal import MvNormal
-from explorer.vi2d import elbo, kl_mv
+from explorer.vi2d import elbo, kl_mv_checked
 from views.common import errors, get_state, seed, set_state, show_chart, show_error
 from views.state.vi2d import (
     FIELDS,
@@ -119,10 +119,12 @@ def _fits(key: tuple, start: int):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _kl_both(key: tuple, mean: tuple, cov: tuple) -> tuple[float, float]:
-    """(KL(p‖q), KL(q‖p)) in nats for the target ``key`` and q = N(mean, cov)."""
+def _kl_both(key: tuple, mean: tuple, cov: tuple) -> tuple[float, float, bool]:
+    """(KL(p‖q), KL(q‖p)) in nats for the target ``key`` and q = N(mean, cov), and whether
+    both settled within their rules' work budget (else they are estimates)."""
     p, q = mixture2d(key), MvNormal(mean, cov)
-    return kl_mv(p, q), kl_mv(q, p)
+    (a, ok_a), (b, ok_b) = kl_mv_checked(p, q), kl_mv_checked(q, p)
+    return a, b, ok_a and ok_b
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -213,8 +215,13 @@ for where, name, fit in ((left, "Forward", fwd), (right, "Reverse", rev)):
     m1, m2 = where.columns(2)
     m1.metric(f"KL(p‖q), {unit}", fmt_kl(kl[name.lower()][0], unit).removesuffix(f" {unit}"))
     m2.metric(f"KL(q‖p), {unit}", fmt_kl(kl[name.lower()][1], unit).removesuffix(f" {unit}"))
+    if not kl[name.lower()][2]:
+        where.warning("Not certified: these KL values are estimates (the integration hit its "
+                      "work limit for this target).")
     if not fit.is_minimum:
-        where.warning("The optimiser did not certify this point as a minimum.")
+        where.warning("Not certified: this q is where the optimiser stopped, not a certified "
+                      "optimum (the integration hit its work limit or the descent did not "
+                      "converge), and its KL is not the answer.")
 
 st.subheader("Reverse local optima")
 # a static table of five columns (pairs as "(x, y)"): its cells wrap, so it fits a phone's width
