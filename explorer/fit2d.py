@@ -169,8 +169,8 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=Non
     todo = np.arange(len(theta))
     for _ in range(steps):
         d = scale(theta[todo])
-        step, newton, positive, _, _, _ = newton_steps(g[todo], h[todo], d,
-                                                       np.full(todo.size, np.inf))
+        # radius 1: only steps below 0.05 are taken (an infinite one made inf·0 on a flat Hessian)
+        step, newton, positive, _, _, _ = newton_steps(g[todo], h[todo], d, np.ones(todo.size))
         done = positive & (newton <= STEP_TOL)
         near = positive & (newton <= 0.05) & ~done & inside(theta[todo] + step)
         todo_near = todo[near]

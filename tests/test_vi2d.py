@@ -5,6 +5,7 @@ Gaussian fits, and the ELBO — against closed forms and an independent nested-q
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -266,3 +267,17 @@ def test_reverse_fit_of_a_line_of_spikes_finds_each_spike_certified():
     for o in fit.local_optima:
         assert o.kl == pytest.approx(math.log(4), abs=1e-9)
         np.testing.assert_allclose(o.q.sigma, cov(0.05, 10, 0), rtol=1e-6, atol=1e-9)
+
+
+def test_reverse_fit_of_round_spikes_in_a_line_warns_nothing():
+    """Four round spikes (sd 0.2) 6 apart: each optimum is one spike with KL(q‖p) = log 4; the
+    fit's first Newton steps once took an infinite trust radius and made inf·0 (a numpy
+    RuntimeWarning) at a start with a flat Hessian."""
+    p = Mixture([_comp(x, 0, 0.2, 0.2, 0) for x in (-9, -3, 3, 9)], weights=[1, 1, 1, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_gaussian(p, "reverse", covariance="full")
+    assert len(fit.local_optima) == 4 and all(o.is_minimum for o in fit.local_optima)
+    assert sorted(round(float(o.q.mu[0])) for o in fit.local_optima) == [-9, -3, 3, 9]
+    for o in fit.local_optima:
+        assert o.kl == pytest.approx(math.log(4), abs=1e-9)
