@@ -96,3 +96,16 @@ def test_a_bad_edit_keeps_the_last_good_state():
     at.number_input(key="v2_c0_5").set_value(0.5).run()
     assert not at.error
     assert at.query_params["vt"] == "1:0:0:1:1:0.5"
+
+
+def test_estimated_values_are_said_once_and_the_forward_q_is_named_a_moment_match():
+    """Ridges at the corners: p's entropy needs more nodes than the budget, so every KL(p‖q) is
+    an estimate.  The forward panel says so once (its q is p's moment match, not "where the
+    optimiser stopped"), the reverse panel says its values are estimates; nothing claims to be
+    certified."""
+    at = open_vi2d({"vt": "1:-10:-10:0.05:10:0.99,1:10:10:10:0.05:-0.99,"
+                          "1:-10:10:0.05:0.05:0.99,1:10:-10:10:10:-0.99", "vf": "diag"})
+    texts = [w.value for w in at.warning]
+    assert sum("moment match" in t for t in texts) == 1
+    assert sum(t.startswith("Not certified: these KL values are estimates") for t in texts) == 1
+    assert not any("where the optimiser stopped" in t for t in texts)

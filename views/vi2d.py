@@ -215,10 +215,16 @@ for where, name, fit in ((left, "Forward", fwd), (right, "Reverse", rev)):
     m1, m2 = where.columns(2)
     m1.metric(f"KL(p‖q), {unit}", fmt_kl(kl[name.lower()][0], unit).removesuffix(f" {unit}"))
     m2.metric(f"KL(q‖p), {unit}", fmt_kl(kl[name.lower()][1], unit).removesuffix(f" {unit}"))
-    if not kl[name.lower()][2]:
+    estimate = not kl[name.lower()][2]
+    if estimate and name == "Forward" and not fit.is_minimum:
+        # the forward fit starts at p's moments and cannot certify them on estimated values
+        where.warning("Not certified: this q is p's moment match (where the forward optimum "
+                      "is), but the KL values are estimates (the integration hit its work "
+                      "limit for this target), so the fit cannot certify it.")
+    elif estimate:
         where.warning("Not certified: these KL values are estimates (the integration hit its "
                       "work limit for this target).")
-    if not fit.is_minimum:
+    if not fit.is_minimum and not (estimate and name == "Forward"):
         where.warning("Not certified: this q is where the optimiser stopped, not a certified "
                       "optimum (the integration hit its work limit or the descent did not "
                       "converge), and its KL is not the answer.")
