@@ -209,6 +209,16 @@ def _recentred(ends, optima: list[int], c0: float, c1: float) -> np.ndarray:
                    for k in optima], c1) if optima else np.empty((0, 2))
 
 
+def _warm(points: list, ends_at: list, j: int, objective: str) -> np.ndarray:
+    """Point j's warm starts: the previous point's optima, recentred on point j (none at the
+    first point or after a point with no finite fit)."""
+    prev = points[j - 1] if j else None
+    if prev is None:
+        return np.empty((0, 2))
+    back = ends_at[j - 1]
+    return _starts(points[j], objective, _recentred(back, _optima(back), prev.c, points[j].c))
+
+
 def _scan(points: list, objective: str):
     """One pass over the values: each point's ends (θ, f, h, certified; its warm starts' rows
     first, in the order of the previous point's optima they start from, then the multi-start's),
@@ -216,16 +226,11 @@ def _scan(points: list, objective: str):
     point's ends until a later pass adds them)."""
     ends_at, need = [], []
     for j, pt in enumerate(points):
-        prev = points[j - 1] if j else None
         if pt is None:
             ends_at.append(None)
             continue
-        starts = np.empty((0, 2))
-        if prev is not None:
-            back = ends_at[j - 1]
-            starts = _starts(pt, objective, _recentred(back, _optima(back), prev.c, pt.c))
         parts, missing = [], []
-        for st in starts:
+        for st in _warm(points, ends_at, j, objective):
             hit = next((e for s, e in pt.warm if _close(s, st, 1e-9)), None)
             if hit is None:
                 missing.append(st)
@@ -288,14 +293,10 @@ def _one_by_one(points: list, objective: str) -> list:
     saves nothing: each is its own call)."""
     ends_at: list = []
     for j, pt in enumerate(points):
-        prev = points[j - 1] if j else None
         if pt is None:
             ends_at.append(None)
             continue
-        warm = np.empty((0, 2))
-        if prev is not None:
-            back = ends_at[j - 1]
-            warm = _starts(pt, objective, _recentred(back, _optima(back), prev.c, pt.c))
+        warm = _warm(points, ends_at, j, objective)
         done = _batch(points, objective, [(j, np.concatenate([warm, _starts(pt, objective)]))])
         ends_at.append(done[0] if done else _NONE)
     return ends_at
