@@ -35,8 +35,6 @@ Query-string schema (every key optional)::
 
 from __future__ import annotations
 
-import math
-import unicodedata
 from dataclasses import dataclass, fields, replace
 
 from explorer.presets import (
@@ -53,8 +51,26 @@ from views.state.drift import KEYS as DRIFT_KEYS
 from views.state.drift import DriftState
 from views.state.mlkl import KEYS as MLKL_KEYS
 from views.state.mlkl import MlklState
+from views.state.outcomes import (  # noqa: F401  (re-exported: the pages import them from here)
+    DISC_LABEL_MAX,
+    DISC_MAX,
+    DISC_MIN,
+    DISC_PROB_RANGE,
+    WEATHER,
+    check_discrete,
+    check_label,
+)
 from views.state.sweeps import KEYS as SWEEP_KEYS
 from views.state.sweeps import SweepState
+from views.state.target import (  # noqa: F401
+    MAX_NARROW,
+    NARROW_FRACTION,
+    check_components,
+    decode_components,
+    encode_components,
+    narrow_components,
+)
+from views.state.values import MAX_SHOWN_CHARS, choice, num, shown  # noqa: F401
 from views.state.vi2d import KEYS as VI2D_KEYS
 from views.state.vi2d import Vi2dState
 
@@ -68,106 +84,16 @@ MAX_SEED = 999_999
 MANUAL_MU_RANGE = (-10_000.0, 10_000.0)
 MANUAL_SIGMA_RANGE = (1e-4, 20_000.0)
 START_MEAN_RANGE = MANUAL_MU_RANGE
-DISC_MIN, DISC_MAX = 2, 10
-DISC_LABEL_MAX = 24
-DISC_PROB_RANGE = (0.0, 1000.0)
 EPS_RANGE = (0.0, 1.0)
 TAIL_DF_RANGE = (0.5, 30.0)
-# Cost caps (issue 13: one link must not cost a shared server more than ~2 CPU-s).
-MAX_NARROW = 4  # components narrower than NARROW_FRACTION × the locations' spread, if one is t/l
-NARROW_FRACTION = 0.01
 
 MAX_VALUE_CHARS = 1000  # longer values are ignored whole
-MAX_SHOWN_CHARS = 30  # how much of a bad value a warning quotes
 KEYS = ("p", "c", "u", "rs", "q", "pq", "lg", "eq", "n", "seed", "d", "de", "tv", "ly",
         *MLKL_KEYS, *SWEEP_KEYS, *DRIFT_KEYS, *VI2D_KEYS)
 # Streamlit's own parameters, never ours to judge.
 RESERVED = ("embed", "embed_options")
 
-WEATHER = (("sunny", 0.7, 0.5), ("rainy", 0.3, 0.5))
 
-
-def num(x: float) -> str:
-    """Shortest text that reads back as exactly ``x`` (no '+' signs: they mean space in URLs)."""
-    s = repr(float(x) + 0.0)
-    if s.endswith(".0"):
-        s = s[:-2]
-    return s.replace("e+", "e")
-
-
-def _shown(value: str) -> str:
-    v = str(value)
-    return repr(v) if len(v) <= MAX_SHOWN_CHARS else repr(v[:MAX_SHOWN_CHARS]) + "…"
-
-
-def _choice(name: str, value, allowed) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got "
-                         f"{_shown(value)}")
-    return value
-
-
-def check_label(i: int, label) -> str:
-    """A discrete outcome's name: 1–24 characters, none of ',' ':' (the URL separators)."""
-    s = str(label).strip()
-    if not s:
-        raise ValueError(f"outcome {i} name must not be empty")
-    if len(s) > DISC_LABEL_MAX:
-        raise ValueError(f"outcome {i} name must be at most {DISC_LABEL_MAX} characters, "
-                         f"got {len(s)}")
-    if "," in s or ":" in s:
-        raise ValueError(f"outcome {i} name must not contain ',' or ':', got {_shown(s)}")
-    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in s):
-        raise ValueError(f"outcome {i} name must not contain control characters or line "
-                         f"breaks, got {_shown(s)}")
-    return s
-
-
-def check_discrete(rows) -> tuple[tuple[str, float, float], ...]:
-    """(label, P, Q) rows validated: 2–10 of them, unique names, P and Q in [0, 1000] with
-    positive totals (they are normalised to probabilities where used)."""
-    rows = tuple(rows)
-    if not DISC_MIN <= len(rows) <= DISC_MAX:
-        raise ValueError(f"need {DISC_MIN} to {DISC_MAX} outcomes, got {len(rows)}")
-    out = []
-    for i, (label, p, q) in enumerate(rows, start=1):
-        out.append((check_label(i, label), _in(f"P({i})", p, *DISC_PROB_RANGE),
-                    _in(f"Q({i})", q, *DISC_PROB_RANGE)))
-    labels = [r[0] for r in out]
-    dup = sorted({x for x in labels if labels.count(x) > 1})
-    if dup:
-        raise ValueError(f"outcome names must be unique; {', '.join(map(repr, dup))} repeats")
-    if math.fsum(r[1] for r in out) <= 0:
-        raise ValueError("P: all probabilities are 0; at least one must be > 0")
-    if math.fsum(r[2] for r in out) <= 0:
-        raise ValueError("Q: all probabilities are 0; at least one must be > 0")
-    return tuple(out)
-
-
-def narrow_components(comps) -> tuple[int, bool]:
-    """(how many components are narrower than NARROW_FRACTION × the spread of the locations,
-    whether one of those is a Student-t or Laplace).  Many such spikes with a kink or a slow tail
-    among them multiply the reverse fit's starts and quadrature edges: six narrow Laplace
-    components cost 3.7 CPU-s on the main page and 13 CPU-s on the landscape page."""
-    spread = max(c.loc for c in comps) - min(c.loc for c in comps)
-    narrow = [c for c in comps if c.scale < NARROW_FRACTION * spread]
-    return len(narrow), any(c.family in ("t", "l") for c in narrow)
-
-
-def check_components(components) -> tuple[ComponentSpec, ...]:
-    comps = tuple(c if isinstance(c, ComponentSpec) else ComponentSpec(*c) for c in components)
-    if not 1 <= len(comps) <= MAX_COMPONENTS:
-        raise ValueError(f"target needs 1 to {MAX_COMPONENTS} components, got {len(comps)}")
-    if math.fsum(c.weight for c in comps) <= 0:
-        raise ValueError("weights: all are 0; at least one component needs a weight > 0")
-    narrow, heavy = narrow_components(comps)
-    if narrow > MAX_NARROW and heavy:
-        spread = max(c.loc for c in comps) - min(c.loc for c in comps)
-        raise ValueError(f"at most {MAX_NARROW} components may be narrower than "
-                         f"{NARROW_FRACTION:g} × the spread of the locations (here "
-                         f"{NARROW_FRACTION * spread:g}) when one of them is Student-t or "
-                         f"Laplace, got {narrow}: widen some or make them all Normal")
-    return comps
 
 
 @dataclass(frozen=True)
@@ -197,8 +123,8 @@ class AppState:
     def __post_init__(self):
         set_ = object.__setattr__
         set_(self, "components", check_components(self.components))
-        _choice("unit", self.unit, UNITS)
-        _choice("reverse start", self.start, START_KINDS)
+        choice("unit", self.unit, UNITS)
+        choice("reverse start", self.start, START_KINDS)
         comp = _int("reverse start component", self.start_component, 1, len(self.components))
         mean = _in("reverse start mean", self.start_mean, *START_MEAN_RANGE)
         # Only the active start option is part of the view (and of the link).
@@ -208,16 +134,16 @@ class AppState:
             mu, sigma = self.manual
             set_(self, "manual", (_in("manual μ", mu, *MANUAL_MU_RANGE),
                                   _in("manual σ", sigma, *MANUAL_SIGMA_RANGE)))
-        _choice("penalty page q", self.pen_q, PEN_QS)
-        _choice("landscape grid size", self.land_size, LAND_SIZES)
-        _choice("entropy page q", self.ent_q, ENT_QS)
-        _choice("MLE sample size n", self.mle_n, MLE_SIZES)
+        choice("penalty page q", self.pen_q, PEN_QS)
+        choice("landscape grid size", self.land_size, LAND_SIZES)
+        choice("entropy page q", self.ent_q, ENT_QS)
+        choice("MLE sample size n", self.mle_n, MLE_SIZES)
         set_(self, "mle_seed", _int("MLE seed", self.mle_seed, 0, MAX_SEED))
         set_(self, "disc", check_discrete(self.disc))
         set_(self, "disc_eps", _in("smoothing ε", self.disc_eps, *EPS_RANGE))
         set_(self, "tail_df", _in("heavy-tails ν", self.tail_df, *TAIL_DF_RANGE))
         if not isinstance(self.log_density, bool):
-            raise ValueError(f"log density must be True or False, got {_shown(self.log_density)}")
+            raise ValueError(f"log density must be True or False, got {shown(self.log_density)}")
         if not (isinstance(self.mlkl, MlklState) and isinstance(self.sweeps, SweepState)
                 and isinstance(self.drift, DriftState) and isinstance(self.vi2d, Vi2dState)):
             raise ValueError("mlkl, sweeps, drift and vi2d must be an MlklState, a SweepState, "
@@ -292,7 +218,7 @@ class AppState:
                 continue
             raw[k] = v.strip()
         if unknown:
-            names = ", ".join(_shown(k) for k in unknown[:5])
+            names = ", ".join(shown(k) for k in unknown[:5])
             more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
             warnings.append(f"Ignored unknown link parameter(s) {names}{more}.")
 
@@ -304,7 +230,7 @@ class AppState:
             try:
                 parse(raw[key])
             except (ValueError, TypeError, OverflowError) as e:
-                warnings.append(f"Ignored {key}={_shown(raw[key])}: {e}; using the default "
+                warnings.append(f"Ignored {key}={shown(raw[key])}: {e}; using the default "
                                 f"{what}.")
 
         # target: c wins over p
@@ -323,7 +249,7 @@ class AppState:
         attempt("c", parse_c, "target")
         comps = values.get("components", cls.components)
 
-        attempt("u", lambda v: values.__setitem__("unit", _choice("unit", v, UNITS)), "unit")
+        attempt("u", lambda v: values.__setitem__("unit", choice("unit", v, UNITS)), "unit")
 
         def parse_rs(v):
             if v == "best":
@@ -350,13 +276,13 @@ class AppState:
                                 _in("manual σ", parts[1], *MANUAL_SIGMA_RANGE))
 
         attempt("q", parse_q, "manual q")
-        attempt("pq", lambda v: values.__setitem__("pen_q", _choice("pq", v, PEN_QS)), "q")
+        attempt("pq", lambda v: values.__setitem__("pen_q", choice("pq", v, PEN_QS)), "q")
         attempt("lg", lambda v: values.__setitem__(
-            "land_size", _choice("landscape grid size", _int("lg", v, 1, 10**6), LAND_SIZES)),
+            "land_size", choice("landscape grid size", _int("lg", v, 1, 10**6), LAND_SIZES)),
             "grid size")
-        attempt("eq", lambda v: values.__setitem__("ent_q", _choice("eq", v, ENT_QS)), "q")
+        attempt("eq", lambda v: values.__setitem__("ent_q", choice("eq", v, ENT_QS)), "q")
         attempt("n", lambda v: values.__setitem__(
-            "mle_n", _choice("n", _int("n", v, MLE_SIZES[0], MLE_SIZES[-1]), MLE_SIZES)),
+            "mle_n", choice("n", _int("n", v, MLE_SIZES[0], MLE_SIZES[-1]), MLE_SIZES)),
             "sample size")
         attempt("seed", lambda v: values.__setitem__("mle_seed", _int("seed", v, 0, MAX_SEED)),
                 "seed")
@@ -375,7 +301,7 @@ class AppState:
         attempt("tv", lambda v: values.__setitem__("tail_df", _in("ν", v, *TAIL_DF_RANGE)),
                 "ν")
         attempt("ly", lambda v: values.__setitem__(
-            "log_density", {"0": False, "1": True}[_choice("ly", v, ("0", "1"))]), "linear axis")
+            "log_density", {"0": False, "1": True}[choice("ly", v, ("0", "1"))]), "linear axis")
         values["mlkl"] = MlklState.from_query(raw, attempt, warnings)
         values["sweeps"] = SweepState.from_query(raw, attempt, warnings)
         values["drift"] = DriftState.from_query(raw, attempt)
@@ -386,40 +312,6 @@ class AppState:
             warnings.append(f"Ignored the link: {e}.")
             state = cls()
         return state, warnings
-
-
-def encode_components(components) -> str:
-    parts = []
-    for c in components:
-        s = f"{c.family}:{num(c.weight)}:{num(c.loc)}:{num(c.scale)}"
-        if c.family == "t":
-            s += f":{num(c.df)}"
-        parts.append(s)
-    return ",".join(parts)
-
-
-def decode_components(text: str) -> tuple[list[ComponentSpec], list[str]]:
-    """Components from ``c``; each bad one is skipped with a message naming it and the field."""
-    comps, problems = [], []
-    parts = text.split(",")
-    if len(parts) > MAX_COMPONENTS:
-        problems.append(f"{len(parts)} components given, at most {MAX_COMPONENTS}: "
-                        f"components {MAX_COMPONENTS + 1}–{len(parts)} ignored")
-        parts = parts[:MAX_COMPONENTS]
-    for i, part in enumerate(parts, start=1):
-        bits = part.split(":")
-        try:
-            if not bits or bits[0] not in ("n", "l", "t"):
-                raise ValueError("family must be n (Normal), t (Student-t) or l (Laplace)")
-            need = 5 if bits[0] == "t" else 4
-            if len(bits) != need:
-                form = ("t:weight:loc:scale:nu" if bits[0] == "t"
-                        else f"{bits[0]}:weight:mean:std")
-                raise ValueError(f"expected {form}")
-            comps.append(ComponentSpec(*bits) if need == 5 else ComponentSpec(*bits[:4]))
-        except ValueError as e:
-            problems.append(f"component {i} ({_shown(part)}): {e}; ignored that component")
-    return comps, problems
 
 
 STATE_FIELDS = tuple(f.name for f in fields(AppState) if not f.name.startswith("_"))

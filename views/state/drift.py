@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields, replace
 
 from explorer.drift_options import BINNINGS
 from explorer.presets import _in, _int
+from views.state.values import choice, num
 
 SOURCES = ("gen", "data")
 SIZES = (50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000)
@@ -42,23 +43,17 @@ K_RANGE = (1, 20)
 MAX_SEED = 999_999
 
 
-def _choice(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
-    return value
-
-
 def _grid_float(name, grid):
-    return lambda v: _choice(name, _in(name, v, min(grid), max(grid)), grid)
+    return lambda v: choice(name, _in(name, v, min(grid), max(grid)), grid)
 
 
 def _grid_int(name, grid):
-    return lambda v: _choice(name, _int(name, v, min(grid), max(grid)), grid)
+    return lambda v: choice(name, _int(name, v, min(grid), max(grid)), grid)
 
 
 # field → (URL key, what it is, the check that parses and validates a value)
 CHECKS = {
-    "source": ("xs", "data source", lambda v: _choice("data source", v, SOURCES)),
+    "source": ("xs", "data source", lambda v: choice("data source", v, SOURCES)),
     "shift": ("xh", "shift", lambda v: _in("shift", v, *SHIFT_RANGE)),
     "scale": ("xc", "scale factor", lambda v: _in("scale factor", v, *SCALE_RANGE)),
     "extra_weight": ("xw", "extra mode weight",
@@ -68,7 +63,7 @@ CHECKS = {
     "n_ref": ("xn", "reference size", _grid_int("reference size", SIZES)),
     "n_live": ("xl", "live size", _grid_int("live size", SIZES)),
     "seed": ("xz", "seed", lambda v: _int("seed", v, 0, MAX_SEED)),
-    "binning": ("xb", "binning", lambda v: _choice("binning", v, tuple(BINNINGS))),
+    "binning": ("xb", "binning", lambda v: choice("binning", v, tuple(BINNINGS))),
     "bins": ("xk", "bins", lambda v: _int("bins", v, *BINS_RANGE)),
     "eps": ("xe", "smoothing ε", _grid_float("smoothing ε", EPS_GRID)),
     "k": ("xj", "kNN k", lambda v: _int("kNN k", v, *K_RANGE)),
@@ -77,11 +72,8 @@ CHECKS = {
 KEYS = tuple(key for key, _, _ in CHECKS.values())
 
 
-def _num(x) -> str:
-    if isinstance(x, str):
-        return x
-    s = repr(float(x) + 0.0) if isinstance(x, float) else str(x)
-    return (s[:-2] if s.endswith(".0") else s).replace("e+", "e")
+def _text(x) -> str:
+    return num(x) if isinstance(x, float) else str(x)
 
 
 @dataclass(frozen=True)
@@ -113,7 +105,7 @@ class DriftState:
 
     def to_query(self) -> dict[str, str]:
         d = DriftState()
-        return {CHECKS[f.name][0]: _num(getattr(self, f.name)) for f in fields(self)
+        return {CHECKS[f.name][0]: _text(getattr(self, f.name)) for f in fields(self)
                 if getattr(self, f.name) != getattr(d, f.name)}
 
     @classmethod

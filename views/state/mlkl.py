@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, replace
 
 from explorer.presets import _in, _int
+from views.state.values import choice, num
 
 RLHF_MIN, RLHF_MAX = 2, 10
 TOKENS_MIN, TOKENS_MAX = 2, 12
@@ -97,17 +98,6 @@ def check_tokens(rows) -> tuple[tuple[str, float], ...]:
     return out
 
 
-def _choice(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
-    return value
-
-
-def _num(x: float) -> str:
-    s = repr(float(x) + 0.0)
-    return (s[:-2] if s.endswith(".0") else s).replace("e+", "e")
-
-
 @dataclass(frozen=True)
 class MlklState:
     """/rlhf: responses, β, the DPO pair; /estimators: setting, μ, n, R, seed; /distill:
@@ -134,10 +124,10 @@ class MlklState:
                             _int("DPO rejected response", b, 1, m)))
         if self.pair[0] == self.pair[1]:
             raise ValueError("DPO pair: the chosen and the rejected response must differ")
-        _choice("estimators setting", self.k_setting, K_SETTINGS)
+        choice("estimators setting", self.k_setting, K_SETTINGS)
         set_(self, "k_mu", _in("μ", self.k_mu, *K_MU_RANGE))
-        _choice("sample size n", self.k_n, K_SIZES)
-        _choice("repeats R", self.k_repeats, K_REPEATS)
+        choice("sample size n", self.k_n, K_SIZES)
+        choice("repeats R", self.k_repeats, K_REPEATS)
         if self.k_n * self.k_repeats > MAX_NR:
             raise ValueError(f"n·R = {self.k_n * self.k_repeats:,} is over the cap of "
                              f"{MAX_NR:,} samples; lower n or R")
@@ -152,16 +142,16 @@ class MlklState:
     def to_query(self) -> dict[str, str]:
         d, q = MlklState(), {}
         if self.responses != d.responses:
-            q["rl"] = ",".join(f"{n}:{_num(r)}:{_num(w)}" for n, r, w in self.responses)
+            q["rl"] = ",".join(f"{n}:{num(r)}:{num(w)}" for n, r, w in self.responses)
         if self.pair != d.pair:
             q["dp"] = f"{self.pair[0]}:{self.pair[1]}"
         if self.teacher != d.teacher:
-            q["dt"] = ",".join(f"{n}:{_num(z)}" for n, z in self.teacher)
+            q["dt"] = ",".join(f"{n}:{num(z)}" for n, z in self.teacher)
         for name, key in (("beta", "b"), ("k_setting", "kx"), ("k_mu", "km"), ("k_n", "kn"),
                           ("k_repeats", "kr"), ("k_seed", "ks"), ("temperature", "tt")):
             v = getattr(self, name)
             if v != getattr(d, name):
-                q[key] = _num(v) if isinstance(v, float) else str(v)
+                q[key] = num(v) if isinstance(v, float) else str(v)
         return q
 
     @classmethod
@@ -198,10 +188,10 @@ class MlklState:
             return {"pair": (a, b)}
 
         attempt("dp", pair, "pair 1:2")
-        attempt("kx", lambda v: {"k_setting": _choice("kx", v, K_SETTINGS)}, "Gaussian setting")
+        attempt("kx", lambda v: {"k_setting": choice("kx", v, K_SETTINGS)}, "Gaussian setting")
         attempt("km", lambda v: {"k_mu": _in("μ", v, *K_MU_RANGE)}, "μ = 1")
-        attempt("kn", lambda v: {"k_n": _choice("n", _int("n", v, 1, 10**6), K_SIZES)}, "n")
-        attempt("kr", lambda v: {"k_repeats": _choice("R", _int("R", v, 1, 10**6), K_REPEATS)},
+        attempt("kn", lambda v: {"k_n": choice("n", _int("n", v, 1, 10**6), K_SIZES)}, "n")
+        attempt("kr", lambda v: {"k_repeats": choice("R", _int("R", v, 1, 10**6), K_REPEATS)},
                 "R")
         attempt("ks", lambda v: {"k_seed": _int("seed", v, 0, MAX_SEED)}, "seed 0")
         attempt("dt", lambda v: {"teacher": check_tokens(rows(v, 2, "token"))}, "teacher")

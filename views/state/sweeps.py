@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from explorer.presets import LOC_RANGE, MAX_COMPONENTS, SCALE_RANGE, _in, _int
+from views.state.values import choice, num
 
 ALPHA_RANGE = (-2.0, 3.0)
 ALPHA_STEP = 0.05
@@ -34,18 +35,6 @@ def snap_alpha(value) -> float:
     """α in ALPHA_RANGE on the slider's grid of 0.05 (so 0 and 1, the two KLs, are exact)."""
     a = _in("α", value, *ALPHA_RANGE)
     return float(f"{round(a / ALPHA_STEP) * ALPHA_STEP:.2f}") + 0.0
-
-
-def _choice(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got "
-                         f"{str(value)[:30]!r}")
-    return value
-
-
-def _num(x: float) -> str:
-    s = repr(float(x) + 0.0)
-    return (s[:-2] if s.endswith(".0") else s).replace("e+", "e")
 
 
 def check_range(param: str, lo, hi) -> tuple[float, float]:
@@ -71,7 +60,7 @@ class SweepState:
     def __post_init__(self):
         set_ = object.__setattr__
         set_(self, "alpha", snap_alpha(self.alpha))
-        _choice("sweep parameter", self.param, tuple(PARAMETERS))
+        choice("sweep parameter", self.param, tuple(PARAMETERS))
         i, j = self.comps
         i = _int("sweep component", i, 1, MAX_COMPONENTS)
         j = _int("second sweep component", j, 1, MAX_COMPONENTS)
@@ -87,13 +76,13 @@ class SweepState:
     def to_query(self) -> dict[str, str]:
         d, q = SweepState(), {}
         if self.alpha != d.alpha:
-            q["al"] = _num(self.alpha)
+            q["al"] = num(self.alpha)
         if self.param != d.param:
             q["sw"] = self.param
         if self.comps != d.comps:
             q["sc"] = f"{self.comps[0]}:{self.comps[1]}"
         if self.span is not None:
-            q["sr"] = f"{_num(self.span[0])}:{_num(self.span[1])}"
+            q["sr"] = f"{num(self.span[0])}:{num(self.span[1])}"
         return q
 
     @classmethod
@@ -112,7 +101,7 @@ class SweepState:
             return bits
 
         attempt("al", lambda v: {"alpha": snap_alpha(v)}, "α = 0.5")
-        attempt("sw", lambda v: {"param": _choice("sw", v, tuple(PARAMETERS))}, "separation")
+        attempt("sw", lambda v: {"param": choice("sw", v, tuple(PARAMETERS))}, "separation")
         param = values.get("param", cls.param)
 
         def comps(v):
