@@ -20,12 +20,14 @@ from views.state import KEYS, MLKL_KEYS
 PAGE_FILES = ["views/fits.py", "views/penalty.py", "views/landscape.py", "views/entropy.py",
               "views/mle.py", "views/discrete.py", "views/heavy_tails.py", "views/rlhf.py",
               "views/estimators.py", "views/distill.py", "views/alpha.py", "views/sweep.py",
-              "views/drift.py"]
+              "views/drift.py", "views/vi2d.py"]
 HOSTILE = ["nan", "inf", "-inf", "1e999", "-0", "NaN:NaN", "n:1:0:1:2:3", "t:1:0:1:nan",
            "c0", "m:", ":::", ",,,", "![i](//evil.invalid/px.png)", "[x](//evil.invalid)",
            "<img src=x onerror=alert(1)>", "<a href='//evil.invalid'>x</a>", "**b** _i_",
            ":red[x] :material/home:", "www.evil.invalid", "$x$", "n:1e-300:0:1",
-           "t:1:0:0.001:0.1,l:1:1e3:1e3", "x" * 2000]
+           "t:1:0:0.001:0.1,l:1:1e3:1e3", "x" * 2000,
+           # /vi-2d's w:mx:my:sx:sy:rho: ρ = 1, zero weight, a bad field among good ones
+           "1:0:0:1:1:1", "0:0:0:1:1:0,0:1:1:1:1:0", "1:0:0:1:1:0,1:nan:0:1:1:0"]
 # markup a link could plant, unless escaped: an HTML tag, a Markdown link or image target
 MARKUP = re.compile(r"(?<!\\)<(img|a\s)|\]\(")
 
