@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import random
 import sys
 import time
@@ -25,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from streamlit.logger import set_log_level  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from views.state import AppState, encode_components  # noqa: E402
@@ -70,7 +70,7 @@ def visit(page: str, params: dict) -> None:
 
 
 def main() -> None:
-    set_log_level("error")  # AppTest's bare-mode chatter, one line a visit
+    logging.disable(logging.WARNING)  # AppTest's bare-mode chatter, one line a visit
     ap = argparse.ArgumentParser()
     ap.add_argument("--visits", type=int, default=600)
     ap.add_argument("--every", type=int, default=50)
