@@ -33,7 +33,7 @@ from explorer.distributions import (
 )
 from explorer.divergences import why_infinite
 from explorer.newton import Descent, descend
-from explorer.objectives import OBJECTIVES
+from explorer.objectives import forward_objective, reverse_rule
 
 DIRECTIONS = ("forward", "reverse")
 # Certified minima (explorer.newton.STEP_TOL) closer than MERGE_TOL (σ-units, log σ) are one.
@@ -84,27 +84,27 @@ def _unit_lengths(theta: np.ndarray) -> np.ndarray:
     return out
 
 
-_LOG_SCALES = math.log(MIN_SCALE), math.log(MAX_SCALE)
+# the allowed (μ, log σ) of a centred Gaussian, with room for the centring shift
+_LOWEST = np.array([-2 * MAX_ABS_LOCATION, math.log(MIN_SCALE)])
+_HIGHEST = np.array([2 * MAX_ABS_LOCATION, math.log(MAX_SCALE)])
 
 
 def _allowed(theta: np.ndarray) -> np.ndarray:
     """θ (centred) of a Gaussian inside the allowed ranges, with room for the centring shift."""
-    s = theta[:, 1]
-    return ((np.abs(theta[:, 0]) <= 2 * MAX_ABS_LOCATION)
-            & (s >= _LOG_SCALES[0]) & (s <= _LOG_SCALES[1]))
+    return ((theta >= _LOWEST) & (theta <= _HIGHEST)).all(axis=1)
 
 
 def _descend(direction: str, p: Mixture, theta0: np.ndarray) -> Descent:
     """Descents on the direction's objective; reverse ones steered by its coarse rule until
     their Newton step there is below ``HANDOVER``, each on its own, then finished (a step or
     two) and certified on the full rule."""
-    objective = OBJECTIVES[direction]
     if direction == "forward":  # closed form: its Newton steps are exact to a few ulps
-        return descend(lambda theta: objective(p, theta), theta0, _unit_lengths, _allowed)
-    return descend(lambda theta: objective(p, theta), theta0, _unit_lengths, _allowed,
-                   coarse=lambda theta: objective(p, theta, coarse=True), exact=REVERSE_EXACT,
-                   handover=HANDOVER,
-                   mixed=lambda theta, steer: objective(p, theta, coarse=steer))
+        return descend(lambda theta: forward_objective(p, theta), theta0, _unit_lengths,
+                       _allowed)
+    rule = reverse_rule(p)  # what depends on p alone, once per fit
+    return descend(rule, theta0, _unit_lengths, _allowed,
+                   coarse=lambda theta: rule(theta, coarse=True), exact=REVERSE_EXACT,
+                   handover=HANDOVER, mixed=lambda theta, steer: rule(theta, coarse=steer))
 
 
 # --- from descents to fits ------------------------------------------------------------------

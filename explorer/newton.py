@@ -236,15 +236,20 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
         d = scale(th)
         rad = radius[idx]
         step, newton, positive, pred, length, cut = newton_steps(g[idx], h[idx], d, rad)
+        trial = th + step
         go = None  # which rows step on (None: all)
-        if merge and (idx.size > 1 or finished.any()):
+        any_done = finished.any()
+        if merge and (idx.size > 1 or any_done):
             ready = positive & (newton <= _MERGE_NEWTON) & ~cut
-            if ready.any() and (ready.sum() > 1 or finished.any()):
+            n_ready = np.count_nonzero(ready)
+            if n_ready and (n_ready > 1 or any_done):
+                points, rows = trial[ready] / d[ready], idx[ready]
                 done = np.flatnonzero(finished)
-                _merge(np.concatenate([theta[done] / scale(theta[done]),
-                                       (th[ready] + step[ready]) / d[ready]]),
-                       np.concatenate([done, idx[ready]]), done.size, active, merged, taken,
-                       groups, _lead(newton, ready, None if coarse is None else steering[idx]))
+                if done.size:
+                    points = np.concatenate([theta[done] / scale(theta[done]), points])
+                    rows = np.concatenate([done, rows])
+                _merge(points, rows, done.size, active, merged, taken, groups,
+                       _lead(newton, ready, None if coarse is None else steering[idx]))
                 go = active[idx]  # merged this step: ended, in its partner
         steer = None if coarse is None else steering[idx]
         there = positive & (newton <= exact)
@@ -258,14 +263,13 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
             there_newton[idx[there]] = newton[there]
             go = ~there if go is None else go & ~there
         if go is not None and not go.all():
-            idx, th, step, newton, positive, pred, length, cut, rad = (
-                a[go] for a in (idx, th, step, newton, positive, pred, length, cut, rad))
+            idx, trial, newton, positive, pred, length, cut, rad = (
+                a[go] for a in (idx, trial, newton, positive, pred, length, cut, rad))
             if steer is not None:
                 steer = steer[go]
             if not idx.size:
                 continue
         polish = positive & (newton <= _POLISH)
-        trial = th + step
         hand = None
         if steer is None or not steer.any():
             ft, gt, ht = objective(trial) if groups is None else objective(trial, idx)
@@ -287,17 +291,19 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
             ok &= within
         if hand is not None:
             steering[idx[hand & ok]] = False
-        grow = ok & cut & (drop <= 0.75 * pred)
+        # a step cut by the radius that went as predicted: the radius doubles
+        grow = ok & cut & (drop <= 0.75 * pred) if cut.any() else None
         if ok.all():  # the usual case, in fewer operations
-            if grow.any():
+            if grow is not None and grow.any():
                 radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS), rad)
             theta[idx], f[idx], g[idx], h[idx] = trial, ft, gt, ht
             steps.append((idx, trial))
             taken[idx] += 1
             ended = polish & (newton <= _DONE)
         else:
-            radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS),
-                                   np.where(ok, rad, 0.25 * length))
+            kept = np.where(ok, rad, 0.25 * length)
+            radius[idx] = (kept if grow is None
+                           else np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS), kept))
             take = idx[ok]
             if take.size:
                 theta[take], f[take], g[take], h[take] = trial[ok], ft[ok], gt[ok], ht[ok]
