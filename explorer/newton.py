@@ -263,6 +263,9 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
             there_newton[idx[there]] = newton[there]
             go = ~there if go is None else go & ~there
         if go is not None and not go.all():
+            if not go.any():  # every row ended or merged (the last step of most descents)
+                idx = idx[:0]
+                continue
             idx, trial, newton, positive, pred, length, cut, rad = (
                 a[go] for a in (idx, trial, newton, positive, pred, length, cut, rad))
             if steer is not None:
