@@ -178,7 +178,7 @@ def _moment_match(comps, weights) -> Normal:
     var = math.fsum(wi * ((c.variance if math.isfinite(c.variance) else c.scale**2)
                           + (c.loc - mean) ** 2) for wi, c in zip(w, comps, strict=True))
     sd = min(max(math.sqrt(var), MIN_SCALE), MAX_SCALE)
-    if not math.isfinite(mean):
+    if not (math.isfinite(mean) and math.isfinite(sd)):
         return Normal(mean, sd)  # raises, naming the field
     return _valid_normal(min(max(mean, -MAX_ABS_LOCATION), MAX_ABS_LOCATION), sd)
 
