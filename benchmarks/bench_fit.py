@@ -218,6 +218,8 @@ def main() -> None:
                     help="also time the reverse multi-start for K = 1…6 components")
     ap.add_argument("--sweep", action="store_true", help="also time a 200-point sweep")
     ap.add_argument("--landscape", action="store_true", help="also time a 120 × 120 landscape")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also: where a fit's time goes (target set-up, forward, reverse parts)")
     args = ap.parse_args()
     runs = args.runs or (8 if args.quick else 40)
     base_runs = 2 if args.quick else 5
@@ -256,12 +258,65 @@ def main() -> None:
                 f"   baseline {fmt(bq_r)} KL {bk_r:.10f}  (from the heaviest component)"
                 if i == 0 else ""))
         print(f"    reverse  baseline from the moment-matched start {fmt(mm_q)} KL {mm_kl:.10f}")
+    if args.breakdown:
+        breakdown_lines(max(50, runs * 10))
     if args.k_table:
         k_table(max(3, runs // 4))
     if args.sweep:
         sweep_lines(max(3, runs // 8))
     if args.landscape:
         landscape_lines(max(3, runs // 4))
+
+
+def breakdown_lines(runs: int) -> None:
+    """Where ours spends its time, per target: p's set-up (entropy, panel edges: what the first
+    fit on a fresh target computes), the forward fit on a set-up target, and the reverse fit's
+    parts — evaluations of the quadrature rule, Newton steps (2 × 2 eigen-decompositions), the
+    rest of the descent loop, and turning descents into Fits.  CPU µs per fit, totals over
+    ``runs`` fresh targets (the parts are timed by wrapping them: a few % of overhead)."""
+    from explorer import fitting, newton
+
+    spent = dict.fromkeys(("rule", "newton", "descend"), 0.0)
+
+    def timing(name, fn):
+        def wrapped(*args, **kwargs):
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += time.process_time() - t0
+        return wrapped
+
+    originals = fitting.reverse_rule, newton.newton_steps, fitting._descend
+    fitting.reverse_rule = lambda p: timing("rule", originals[0](p))
+    newton.newton_steps = timing("newton", originals[1])
+    fitting._descend = timing("descend", originals[2])
+    print(f"\nbreakdown, CPU µs per fit over {runs} fresh targets: set-up of p | forward fit | "
+          "reverse fit = rule evaluations + Newton steps + rest of the loop + starts and Fits")
+    try:
+        for name in TARGETS:
+            ps = [make(name) for _ in range(runs)]
+            t0 = time.process_time()
+            for p in ps:
+                _, pc = p.centred
+                _ = p.entropy, pc.log_breakpoints, pc.coarse_log_breakpoints
+            t1 = time.process_time()
+            for p in ps:
+                fit_gaussian(p, "forward")
+            t2 = time.process_time()
+            for key in spent:
+                spent[key] = 0.0
+            for p in ps:
+                fit_gaussian(p, "reverse")
+            t3 = time.process_time()
+            us = {k: 1e6 * v / runs for k, v in spent.items()}
+            prep, fwd, rev = (1e6 * (b - a) / runs for a, b in ((t0, t1), (t1, t2), (t2, t3)))
+            loop = us["descend"] - us["rule"] - us["newton"]
+            print(f"  {name:<14} set-up {prep:6.0f} | forward {fwd:5.0f} | reverse {rev:6.0f} = "
+                  f"rule {us['rule']:5.0f} + Newton {us['newton']:4.0f} + loop {loop:5.0f} + "
+                  f"starts/Fits {rev - us['descend']:4.0f}")
+    finally:
+        fitting.reverse_rule, newton.newton_steps, fitting._descend = originals
 
 
 SWEEP_TARGET = ([(-0.5, 1.0), (0.5, 1.0)], [0.5, 0.5])

@@ -33,7 +33,7 @@ from explorer.distributions import (
 )
 from explorer.divergences import why_infinite
 from explorer.newton import Descent, descend
-from explorer.objectives import OBJECTIVES
+from explorer.objectives import forward_objective, reverse_rule
 
 DIRECTIONS = ("forward", "reverse")
 # Certified minima (explorer.newton.STEP_TOL) closer than MERGE_TOL (σ-units, log σ) are one.
@@ -46,6 +46,9 @@ REVERSE_EXACT = 1e-10
 # rule is below this (σ-units): two Newton steps on the full rule then reach REVERSE_EXACT (the
 # coarse rule's minimum is within ~1e-6 of the full one's).
 HANDOVER = 1e-3
+
+
+_STANDARD = Mixture([Normal(0.0, 1.0)])  # any Gaussian q: its tails decide a forward KL
 
 
 class NoFiniteFitError(ValueError):
@@ -84,27 +87,27 @@ def _unit_lengths(theta: np.ndarray) -> np.ndarray:
     return out
 
 
-_LOG_SCALES = math.log(MIN_SCALE), math.log(MAX_SCALE)
+# the allowed (μ, log σ) of a centred Gaussian, with room for the centring shift
+_LOWEST = np.array([-2 * MAX_ABS_LOCATION, math.log(MIN_SCALE)])
+_HIGHEST = np.array([2 * MAX_ABS_LOCATION, math.log(MAX_SCALE)])
 
 
 def _allowed(theta: np.ndarray) -> np.ndarray:
     """θ (centred) of a Gaussian inside the allowed ranges, with room for the centring shift."""
-    s = theta[:, 1]
-    return ((np.abs(theta[:, 0]) <= 2 * MAX_ABS_LOCATION)
-            & (s >= _LOG_SCALES[0]) & (s <= _LOG_SCALES[1]))
+    return ((theta >= _LOWEST) & (theta <= _HIGHEST)).all(axis=1)
 
 
 def _descend(direction: str, p: Mixture, theta0: np.ndarray) -> Descent:
     """Descents on the direction's objective; reverse ones steered by its coarse rule until
     their Newton step there is below ``HANDOVER``, each on its own, then finished (a step or
     two) and certified on the full rule."""
-    objective = OBJECTIVES[direction]
     if direction == "forward":  # closed form: its Newton steps are exact to a few ulps
-        return descend(lambda theta: objective(p, theta), theta0, _unit_lengths, _allowed)
-    return descend(lambda theta: objective(p, theta), theta0, _unit_lengths, _allowed,
-                   coarse=lambda theta: objective(p, theta, coarse=True), exact=REVERSE_EXACT,
-                   handover=HANDOVER,
-                   mixed=lambda theta, steer: objective(p, theta, coarse=steer))
+        return descend(lambda theta: forward_objective(p, theta), theta0, _unit_lengths,
+                       _allowed)
+    rule = reverse_rule(p)  # what depends on p alone, once per fit
+    return descend(rule, theta0, _unit_lengths, _allowed,
+                   coarse=lambda theta: rule(theta, coarse=True), exact=REVERSE_EXACT,
+                   handover=HANDOVER, mixed=lambda theta, steer: rule(theta, coarse=steer))
 
 
 # --- from descents to fits ------------------------------------------------------------------
@@ -115,8 +118,13 @@ def _normal(theta, c: float) -> Normal:
     sd = min(max(math.exp(min(float(theta[1]), 700.0)), MIN_SCALE), MAX_SCALE)
     if not (math.isfinite(mu) and math.isfinite(sd)):
         return Normal(mu, sd)  # raises, naming the field
-    # clipped into the ranges above: valid, so built without Normal's checks (a fit builds a
-    # few dozen of these, its path; the checks were a tenth of a reverse fit's time)
+    return _valid_normal(mu, sd)
+
+
+def _valid_normal(mu: float, sd: float) -> Normal:
+    """N(μ, sd²) for a μ and sd known to be inside the allowed ranges (clipped into them, or a
+    validated component's), built without Normal's checks: a fit builds a few dozen of these
+    (its starts, its path), and the checks were a tenth of a reverse fit's time."""
     q = object.__new__(Normal)
     object.__setattr__(q, "mean", mu)
     object.__setattr__(q, "std", sd)
@@ -155,7 +163,7 @@ def reverse_starts(p: Mixture) -> list[Normal]:
     for size in range(1, len(parts) + 1):
         for i in range(len(parts) - size + 1):
             run = parts[i:i + size]
-            start = (Normal(run[0][0].loc, run[0][0].scale) if size == 1
+            start = (_valid_normal(run[0][0].loc, run[0][0].scale) if size == 1
                      else _moment_match([c for c, _ in run], [w for _, w in run]))
             if not any(_same(start, s, 0.05) for s in starts):
                 starts.append(start)
@@ -170,7 +178,9 @@ def _moment_match(comps, weights) -> Normal:
     var = math.fsum(wi * ((c.variance if math.isfinite(c.variance) else c.scale**2)
                           + (c.loc - mean) ** 2) for wi, c in zip(w, comps, strict=True))
     sd = min(max(math.sqrt(var), MIN_SCALE), MAX_SCALE)
-    return Normal(min(max(mean, -MAX_ABS_LOCATION), MAX_ABS_LOCATION), sd)
+    if not (math.isfinite(mean) and math.isfinite(sd)):
+        return Normal(mean, sd)  # raises, naming the field
+    return _valid_normal(min(max(mean, -MAX_ABS_LOCATION), MAX_ABS_LOCATION), sd)
 
 
 def _same(a: Normal, b: Normal, tol: float = MERGE_TOL) -> bool:
@@ -225,7 +235,7 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
         return fit_alpha(p, alpha, init)
     pm = as_mixture(p)
     if direction == "forward":
-        reason = why_infinite(pm, Normal(0.0, 1.0))
+        reason = why_infinite(pm, _STANDARD)
         if reason:
             raise NoFiniteFitError(f"forward KL has no finite Gaussian fit: {reason}")
     c, pc = pm.centred
@@ -235,14 +245,18 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
         return replace(fit, local_optima=(fit,) if fit.is_minimum else ())
     starts = reverse_starts(pm)
     run = _descend("reverse", pc, _theta(starts, c))
-    fits = [_fit("reverse", run, i, st, c, with_path=False) for i, st in enumerate(starts)]
-    certified = [f for f in fits if f.is_minimum]
-    optima = [_with_path(f, run, fits.index(f), c) for f in _distinct(certified)]
-    if not optima:  # no start certified a minimum: the best point reached, marked as such
-        best = min(fits, key=lambda f: f.kl)
-        return _with_path(best, run, fits.index(best), c)
+    rows = np.flatnonzero(run.certified).tolist()
+    if not rows:  # no start certified a minimum: the best point reached, marked as such
+        fits = [_fit("reverse", run, i, st, c, with_path=False) for i, st in enumerate(starts)]
+        best = min(range(len(fits)), key=lambda i: fits[i].kl)
+        return _fit("reverse", run, best, starts[best], c)
+    certified = [_fit("reverse", run, i, starts[i], c, with_path=False) for i in rows]
+    row = {id(f): i for f, i in zip(certified, rows, strict=True)}
+    optima = [_fit("reverse", run, row[id(f)], starts[row[id(f)]], c)
+              for f in _distinct(certified)]  # each kept optimum again, with its path
     return replace(optima[0], local_optima=tuple(optima))
 
 
 def _with_path(fit: Fit, run: Descent, i: int, c: float) -> Fit:
+    """``fit`` (start ``i`` of ``run``, built without its path) with its path (D_α's fits)."""
     return replace(fit, path=[fit.start] + [_normal(t, c) for t in run.visited[i][1:]])

@@ -30,8 +30,9 @@ per start, each with its own trust radius, in coordinates scaled to the current 
   the objective gets each row's group, and only descents of one group merge.
 
 The work per step is a few dozen numpy operations on arrays of the unfinished starts (the 2 × 2
-eigen-decomposition in closed form), so that a fit costs a handful of vectorised evaluations of
-the objective rather than the calls of a general-purpose minimiser.
+eigen-decomposition in closed form, on Python floats for a few rows), so that a fit costs a
+handful of vectorised evaluations of the objective rather than the calls of a general-purpose
+minimiser.
 
 A point is certified a local minimum when its Newton step is below ``STEP_TOL`` — relative to the
 objective's own curvature, so a KL of thousands of nats certifies as readily as one of 0.01 —
@@ -236,15 +237,20 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
         d = scale(th)
         rad = radius[idx]
         step, newton, positive, pred, length, cut = newton_steps(g[idx], h[idx], d, rad)
+        trial = th + step
         go = None  # which rows step on (None: all)
-        if merge and (idx.size > 1 or finished.any()):
+        any_done = finished.any()
+        if merge and (idx.size > 1 or any_done):
             ready = positive & (newton <= _MERGE_NEWTON) & ~cut
-            if ready.any() and (ready.sum() > 1 or finished.any()):
+            n_ready = np.count_nonzero(ready)
+            if n_ready and (n_ready > 1 or any_done):
+                points, rows = trial[ready] / d[ready], idx[ready]
                 done = np.flatnonzero(finished)
-                _merge(np.concatenate([theta[done] / scale(theta[done]),
-                                       (th[ready] + step[ready]) / d[ready]]),
-                       np.concatenate([done, idx[ready]]), done.size, active, merged, taken,
-                       groups, _lead(newton, ready, None if coarse is None else steering[idx]))
+                if done.size:
+                    points = np.concatenate([theta[done] / scale(theta[done]), points])
+                    rows = np.concatenate([done, rows])
+                _merge(points, rows, done.size, active, merged, taken, groups,
+                       _lead(newton, ready, None if coarse is None else steering[idx]))
                 go = active[idx]  # merged this step: ended, in its partner
         steer = None if coarse is None else steering[idx]
         there = positive & (newton <= exact)
@@ -258,14 +264,16 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
             there_newton[idx[there]] = newton[there]
             go = ~there if go is None else go & ~there
         if go is not None and not go.all():
-            idx, th, step, newton, positive, pred, length, cut, rad = (
-                a[go] for a in (idx, th, step, newton, positive, pred, length, cut, rad))
+            if not go.any():  # every row ended or merged (the last step of most descents)
+                idx = idx[:0]
+                continue
+            idx, trial, newton, positive, pred, length, cut, rad = (
+                a[go] for a in (idx, trial, newton, positive, pred, length, cut, rad))
             if steer is not None:
                 steer = steer[go]
             if not idx.size:
                 continue
         polish = positive & (newton <= _POLISH)
-        trial = th + step
         hand = None
         if steer is None or not steer.any():
             ft, gt, ht = objective(trial) if groups is None else objective(trial, idx)
@@ -287,17 +295,19 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
             ok &= within
         if hand is not None:
             steering[idx[hand & ok]] = False
-        grow = ok & cut & (drop <= 0.75 * pred)
+        # a step cut by the radius that went as predicted: the radius doubles
+        grow = ok & cut & (drop <= 0.75 * pred) if cut.any() else None
         if ok.all():  # the usual case, in fewer operations
-            if grow.any():
+            if grow is not None and grow.any():
                 radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS), rad)
             theta[idx], f[idx], g[idx], h[idx] = trial, ft, gt, ht
             steps.append((idx, trial))
             taken[idx] += 1
             ended = polish & (newton <= _DONE)
         else:
-            radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS),
-                                   np.where(ok, rad, 0.25 * length))
+            kept = np.where(ok, rad, 0.25 * length)
+            radius[idx] = (kept if grow is None
+                           else np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS), kept))
             take = idx[ok]
             if take.size:
                 theta[take], f[take], g[take], h[take] = trial[ok], ft[ok], gt[ok], ht[ok]
@@ -340,8 +350,9 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
     certified = positive & (newton <= STEP_TOL)
     if inside is not None:
         certified &= inside(theta) if groups is None else inside(theta, np.arange(k))
-    run = Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive, certified,
-                  _paths(theta0, steps, joins))
+    gd = g * d
+    run = Descent(theta, f, g, h, np.sqrt(np.einsum("kn,kn->k", gd, gd)), newton, positive,
+                  certified, _paths(theta0, steps, joins))
     if coarse is not None:
         run.steered = steering[owner]  # rows whose end is still one of the approximation
     return run

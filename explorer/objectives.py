@@ -149,12 +149,31 @@ def reverse_objective(p: Mixture, theta: np.ndarray, derivatives: bool = True,
     ``coarse``: on q's panels and p's coarse edges only (a few times cheaper, to steer); a
     boolean array (K,): so for those rows only.
     """
-    mu, s = theta[:, 0], theta[:, 1]
-    sigma = np.exp(s)
-    x, w = reverse_panels(p, mu, sigma, coarse)
-    if not derivatives:
-        return _reverse_sums(theta, sigma, x, w, lambda x: (p.logpdf(x),), ())
-    return _reverse_sums(theta, sigma, x, w, p.log_derivs, p.d2_atoms())
+    return reverse_rule(p)(theta, coarse, derivatives)
+
+
+def reverse_rule(p: Mixture):
+    """:func:`reverse_objective` of one target as a function ``(θ, coarse=False,
+    derivatives=True)``, with what depends on p alone (the form of its log-derivatives, the
+    point masses of its second one) looked up once: a fit calls it a few times per start."""
+    params = p._normal_params if len(p._active) > 1 else None
+    if params is not None:  # Normal components: their closed form on the (K, n) nodes directly
+        params = tuple(a[:, :, None] for a in params)
+
+        def log_derivs(x):
+            return normal_log_derivs(x, *params)
+        atoms = ()
+    else:
+        log_derivs, atoms = p.log_derivs, p.d2_atoms()
+
+    def evaluate(theta, coarse=False, derivatives=True):
+        sigma = np.exp(theta[:, 1])
+        x, w = reverse_panels(p, theta[:, 0], sigma, coarse)
+        if not derivatives:
+            return _reverse_sums(theta, sigma, x, w, lambda x: (p.logpdf(x),), ())
+        return _reverse_sums(theta, sigma, x, w, log_derivs, atoms)
+
+    return evaluate
 
 
 def _reverse_sums(theta, sigma, x, w, log_derivs, atoms):
@@ -162,32 +181,42 @@ def _reverse_sums(theta, sigma, x, w, log_derivs, atoms):
     too) from the nodes x, weights w (K, n) of the q's; ``atoms``: the point masses of
     d²/dx² log p."""
     mu, s = theta[:, 0], theta[:, 1]
+    k = len(theta)
     u = x - mu[:, None]
     z = u / sigma[:, None]
-    logq = -0.5 * z * z - (s + 0.5 * LOG_2PI)[:, None]
-    wq = w * np.exp(logq)
+    logq = z * z
+    logq *= -0.5
+    logq -= (s + 0.5 * LOG_2PI)[:, None]
+    wq = np.exp(logq)
+    wq *= w
     derivs = log_derivs(x)
+    logq -= derivs[0]  # log q − log p
     if len(derivs) == 1:
-        return np.einsum("kn,kn->k", wq, logq - derivs[0]), None, None
-    lp, d1, d2 = derivs
-    wd1, wd2 = wq * d1, wq * d2
-    ud2 = u * wd2
-    f = np.einsum("kn,kn->k", wq, logq - lp)
-    e_d1, e_d2 = wd1.sum(axis=1), wd2.sum(axis=1)
-    e_ud1 = np.einsum("kn,kn->k", u, wd1)
-    e_ud2 = ud2.sum(axis=1)
-    e_uud2 = np.einsum("kn,kn->k", u, ud2)
+        return np.einsum("kn,kn->k", wq, logq), None, None
+    # the integrands of E_q[(log p)'], E_q[(log p)''], E_q[u (log p)'], E_q[u (log p)''],
+    # E_q[u² (log p)''] (u = x − μ), summed along the rows at once
+    terms = np.empty((5, k, x.shape[1]))
+    np.multiply(wq, derivs[1], out=terms[0])
+    np.multiply(wq, derivs[2], out=terms[1])
+    np.multiply(u, terms[0], out=terms[2])
+    np.multiply(u, terms[1], out=terms[3])
+    np.multiply(u, terms[3], out=terms[4])
+    e_d1, e_d2, e_ud1, e_ud2, e_uud2 = terms.sum(axis=2)
+    f = np.einsum("kn,kn->k", wq, logq)
     for x0, mass in atoms:
         qx = np.exp(-0.5 * ((x0 - mu) / sigma) ** 2 - s - 0.5 * LOG_2PI) * mass
         e_d2 = e_d2 + qx
         e_ud2 = e_ud2 + qx * (x0 - mu)
         e_uud2 = e_uud2 + qx * (x0 - mu) ** 2
-    k = len(theta)
     g = np.empty((k, 2))
-    g[:, 0], g[:, 1] = -e_d1, -1.0 - e_ud1
+    np.negative(e_d1, out=g[:, 0])
+    np.subtract(-1.0, e_ud1, out=g[:, 1])
     h = np.empty((k, 2, 2))
-    h[:, 0, 0], h[:, 1, 1] = -e_d2, -e_ud1 - e_uud2
-    h[:, 0, 1] = h[:, 1, 0] = -e_ud2
+    np.negative(e_d2, out=h[:, 0, 0])
+    np.negative(e_ud2, out=h[:, 0, 1])
+    h[:, 1, 0] = h[:, 0, 1]
+    np.add(e_ud1, e_uud2, out=h[:, 1, 1])
+    np.negative(h[:, 1, 1], out=h[:, 1, 1])
     return f, g, h
 
 
@@ -229,5 +258,3 @@ def family_reverse_objective(family, theta: np.ndarray, groups: np.ndarray,
     params = const[:, groups], mean[:, groups], std[:, groups]
     return _reverse_sums(theta, sigma, x, w, lambda x: normal_log_derivs(x, *params), ())
 
-
-OBJECTIVES = {"forward": forward_objective, "reverse": reverse_objective}
