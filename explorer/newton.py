@@ -350,9 +350,8 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
     certified = positive & (newton <= STEP_TOL)
     if inside is not None:
         certified &= inside(theta) if groups is None else inside(theta, np.arange(k))
-    gd = g * d
-    run = Descent(theta, f, g, h, np.sqrt(np.einsum("kn,kn->k", gd, gd)), newton, positive,
-                  certified, _paths(theta0, steps, joins))
+    run = Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive, certified,
+                  _paths(theta0, steps, joins))
     if coarse is not None:
         run.steered = steering[owner]  # rows whose end is still one of the approximation
     return run

@@ -84,7 +84,7 @@ def _newton_steps_2(g, h, d, radius):
 def _few_steps_2(g, h, d, radius):
     """:func:`_newton_steps_2` row by row on Python floats, or None where an input or a step is
     not finite (the vectorised path then decides, with numpy's rules for inf and nan)."""
-    rows = []
+    steps, newtons, positives, preds, lengths, cuts = [], [], [], [], [], []
     hypot, atan2, cos, sin = math.hypot, math.atan2, math.cos, math.sin
     for (g0, g1), ((a, b), (_, c)), (d0, d1), r in zip(g.tolist(), h.tolist(), d.tolist(),
                                                       radius.tolist(), strict=True):
@@ -115,11 +115,16 @@ def _few_steps_2(g, h, d, radius):
             length = min(length, r)
         if not (math.isfinite(newton) and math.isfinite(length)):
             return None
-        rows.append((ss0 * d0, ss1 * d1, newton, positive, length, cut,
-                     gs0 * ss0 + gs1 * ss1
-                     + 0.5 * (a * ss0 * ss0 + 2.0 * b * ss0 * ss1 + c * ss1 * ss1)))
-    out = np.array(rows, dtype=float).reshape(len(rows), 7)  # one array, sliced
-    return out[:, :2], out[:, 2], out[:, 3] > 0, out[:, 6], out[:, 4], out[:, 5] > 0
+        steps.append((ss0 * d0, ss1 * d1))
+        newtons.append(newton)
+        positives.append(positive)
+        preds.append(gs0 * ss0 + gs1 * ss1
+                     + 0.5 * (a * ss0 * ss0 + 2.0 * b * ss0 * ss1 + c * ss1 * ss1))
+        lengths.append(length)
+        cuts.append(cut)
+    return (np.array(steps, dtype=float).reshape(len(steps), 2), np.array(newtons),
+            np.array(positives, dtype=bool), np.array(preds), np.array(lengths),
+            np.array(cuts, dtype=bool))
 
 
 def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) -> None:
