@@ -4,12 +4,8 @@ minimum."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-# up to this many rows a Newton step is computed on Python floats (see _newton_steps_2)
-_FEW_ROWS = 8
 _MERGE_DISTANCE, _MERGE_NEWTON = 0.01, 0.05
 
 
@@ -41,13 +37,7 @@ def newton_steps(g: np.ndarray, h: np.ndarray, d: np.ndarray, radius: np.ndarray
 def _newton_steps_2(g, h, d, radius):
     """:func:`newton_steps` for two parameters: the 2 × 2 eigen-decomposition in closed form
     (the rotation by ½ atan2(2b, a − c)), on columns — a few dozen operations on K numbers,
-    where the general path spends most of its time calling LAPACK for tiny matrices.  Up to
-    ``_FEW_ROWS`` rows, the same arithmetic on Python floats (a numpy call costs as much as a
-    row's whole step there)."""
-    if len(g) <= _FEW_ROWS:
-        out = _few_steps_2(g, h, d, radius)
-        if out is not None:
-            return out
+    where the general path spends most of its time calling LAPACK for tiny matrices."""
     d0, d1 = d[:, 0], d[:, 1]
     gs0, gs1 = g[:, 0] * d0, g[:, 1] * d1
     a, b, c = h[:, 0, 0] * d0 * d0, h[:, 0, 1] * d0 * d1, h[:, 1, 1] * d1 * d1
@@ -81,52 +71,6 @@ def _newton_steps_2(g, h, d, radius):
     return step, newton, positive, pred, length, cut
 
 
-def _few_steps_2(g, h, d, radius):
-    """:func:`_newton_steps_2` row by row on Python floats, or None where an input or a step is
-    not finite (the vectorised path then decides, with numpy's rules for inf and nan)."""
-    steps, newtons, positives, preds, lengths, cuts = [], [], [], [], [], []
-    hypot, atan2, cos, sin = math.hypot, math.atan2, math.cos, math.sin
-    for (g0, g1), ((a, b), (_, c)), (d0, d1), r in zip(g.tolist(), h.tolist(), d.tolist(),
-                                                      radius.tolist(), strict=True):
-        gs0, gs1 = g0 * d0, g1 * d1
-        a, b, c = a * d0 * d0, b * d0 * d1, c * d1 * d1
-        mid, rad = 0.5 * (a + c), hypot(0.5 * (a - c), b)
-        lo, hi = mid - rad, mid + rad
-        if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(gs0 + gs1)):
-            return None
-        angle = 0.5 * atan2(2.0 * b, a - c)
-        cs, sn = cos(angle), sin(angle)  # (cs, sn) belongs to hi, (−sn, cs) to lo
-        g_lo, g_hi = cs * gs1 - sn * gs0, cs * gs0 + sn * gs1
-        floor = max(abs(hi), 1e-300) * 1e-12
-        positive = lo > floor
-        s_lo = -g_lo / max(abs(lo), floor)
-        s_hi = -g_hi / max(abs(hi), floor)
-        newton = hypot(s_lo, s_hi)
-        half = 0.5 * r
-        if not positive and abs(s_lo) < half:
-            s_lo = -math.copysign(half, g_lo)
-        ss0, ss1 = cs * s_hi - sn * s_lo, sn * s_hi + cs * s_lo
-        length = hypot(ss0, ss1)
-        cut = length > r
-        if cut:
-            shrink = r / max(length, 1e-300)
-            ss0 *= shrink
-            ss1 *= shrink
-            length = min(length, r)
-        if not (math.isfinite(newton) and math.isfinite(length)):
-            return None
-        steps.append((ss0 * d0, ss1 * d1))
-        newtons.append(newton)
-        positives.append(positive)
-        preds.append(gs0 * ss0 + gs1 * ss1
-                     + 0.5 * (a * ss0 * ss0 + 2.0 * b * ss0 * ss1 + c * ss1 * ss1))
-        lengths.append(length)
-        cuts.append(cut)
-    return (np.array(steps, dtype=float).reshape(len(steps), 2), np.array(newtons),
-            np.array(positives, dtype=bool), np.array(preds), np.array(lengths),
-            np.array(cuts, dtype=bool))
-
-
 def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) -> None:
     """Stop a descent whose Newton step leads to within ``_MERGE_DISTANCE`` (scaled ``points``)
     of a minimum already reached (the first ``n_done`` rows) or of where another descent's
@@ -136,9 +80,7 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) 
     if rows.size < 2:
         return
     mine = None if groups is None else groups[rows]
-    if rows.size <= 2 * _FEW_ROWS and (mine is None or (mine == mine[0]).all()):
-        pairs = _few_pairs(points.tolist(), n_done)  # one problem, few rows: Python floats
-    elif mine is None or (mine == mine[0]).all():  # one problem: every pair as one matrix
+    if mine is None or (mine == mine[0]).all():  # one problem: every pair as one matrix
         near = np.tril(_gap(points[:, None, :], points[None, :, :]) <= _MERGE_DISTANCE, -1)
         pairs = zip(*(a.tolist() for a in np.nonzero(near)), strict=True)
     else:
@@ -154,15 +96,6 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) 
             a = rows[a]
             active[rows[b]] = False
             merged[int(rows[b])] = (int(a), int(taken[a]))
-
-
-def _few_pairs(points: list, n_done: int) -> list[tuple[int, int]]:
-    """(later row, earlier row) of the pairs within ``_MERGE_DISTANCE`` (largest coordinate
-    difference), the later row not among the first ``n_done``, in order: :func:`_merge`'s
-    pairs for a few points given as lists."""
-    return [(b, a) for b in range(max(n_done, 1), len(points)) for a in range(b)
-            if all(abs(u - v) <= _MERGE_DISTANCE
-                   for u, v in zip(points[b], points[a], strict=True))]
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
