@@ -30,9 +30,8 @@ per start, each with its own trust radius, in coordinates scaled to the current 
   the objective gets each row's group, and only descents of one group merge.
 
 The work per step is a few dozen numpy operations on arrays of the unfinished starts (the 2 × 2
-eigen-decomposition in closed form, on Python floats for a few rows), so that a fit costs a
-handful of vectorised evaluations of the objective rather than the calls of a general-purpose
-minimiser.
+eigen-decomposition in closed form), so that a fit costs a handful of vectorised evaluations of
+the objective rather than the calls of a general-purpose minimiser.
 
 A point is certified a local minimum when its Newton step is below ``STEP_TOL`` — relative to the
 objective's own curvature, so a KL of thousands of nats certifies as readily as one of 0.01 —
