@@ -112,9 +112,9 @@ def vi2d_kl(key: tuple, q, reverse: bool) -> tuple[float, bool]:
     return kl_mv_checked(q, p) if reverse else kl_mv_checked(p, q)
 
 
-@shared_cache(32)
+@shared_cache(16)
 def vi2d_grid(key: tuple):
-    """p's contour grid (xs, ys, density; read-only) for the target ``key``: ~0.1 MB each."""
+    """p's contour grid (xs, ys, density; read-only) for the target ``key``: ~0.14 MB each."""
     from explorer.figures.vi2d import density_grid
 
     grid = density_grid(mixture2d(key))
@@ -123,11 +123,14 @@ def vi2d_grid(key: tuple):
     return grid
 
 
-@shared_cache(32)
+@shared_cache(16)
 def vi2d_chart(key: tuple, forward: tuple, reverse: tuple, family: str, optima: tuple,
                titles: tuple, stacked: bool):
     """The forward/reverse panels of /vi-2d (explorer.figures.vi2d_figure), compacted; the
-    fits as ((family, MvNormal), …) pairs.  ~0.1–0.2 MB each: at most ~6 MB when full."""
+    fits as ((family, MvNormal), …) pairs.  Each holds two copies of p's contour grid (~0.2–0.3
+    MB; more where the density underflows float32 and stays float64): 16 entries, the two
+    layouts of 8 views, hold ~7 MB when full, with the grid cache (tracemalloc, float64
+    grids)."""
     from explorer.figures.vi2d import vi2d_figure
 
     return compact(vi2d_figure(mixture2d(key), dict(forward), dict(reverse), family,
