@@ -16,7 +16,8 @@ tests/reference2d.py. Prints figures; not a test.
 ``--page``: wall time in a real browser, from a key press until the page shows the result, median
 of N: dragging "your q" one slider step (new ELBO and KL, no fit), changing a component's mean (all
 four fits afresh), and — the baseline, in the same run — toggling the unit (a rerun that computes
-nothing new: Streamlit's own floor).  Then the split of a mean change: the page's server-side
+nothing new: Streamlit's own floor; the drag reruns only the page's ELBO section, a fragment, so
+it may come in under it).  Then the split of a mean change: the page's server-side
 parts (fits, KL values, figures) replayed in-process for the same targets, and the rest.
 """
 
