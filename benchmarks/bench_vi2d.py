@@ -16,7 +16,9 @@ tests/reference2d.py. Prints figures; not a test.
 ``--page``: wall time in a real browser, from a key press until the page shows the result, median
 of N: dragging "your q" one slider step (new ELBO and KL, no fit), changing a component's mean (all
 four fits afresh), and — the baseline, in the same run — toggling the unit (a rerun that computes
-nothing new: Streamlit's own floor).
+nothing new: Streamlit's own floor; the drag reruns only the page's ELBO section, a fragment, so
+it may come in under it).  Then the split of a mean change: the page's server-side
+parts (fits, KL values, figures) replayed in-process for the same targets, and the rest.
 """
 
 from __future__ import annotations
@@ -145,6 +147,54 @@ def page_redraw(changes: int) -> None:
     for name, xs in out.items():
         m = statistics.median(xs)
         print(f"{name:45} {1e3 * m:8.0f} ms   floor + {1e3 * (m - floor):6.0f} ms")
+    mean_change_split(changes, statistics.median(out["change a component's mean (4 fits)"]))
+
+
+def mean_change_split(changes: int, wall: float) -> None:
+    """Where a mean change's time goes: the page's server-side work for the same targets,
+    replayed here uncached (CPU time, median) — the four fits, the KL values shown (both
+    directions of the two fits of the chosen family, and KL(q‖p) of your q for the ELBO), p's
+    contour grid and both layouts of the figure with their JSON (what st.plotly_chart sends) —
+    and the rest of the browser's wall time: Streamlit's rerun, transport, drawing."""
+    import plotly.io as pio
+
+    from views.cached import vi2d_chart, vi2d_fits, vi2d_grid, vi2d_kl
+
+    comps = [list(c) for c in PRESETS["two"][1]]
+    parts: dict[str, list[float]] = {"fits": [], "KL values": [], "figures": []}
+    for i in range(changes):
+        comps[0][1] = -2.0 + 0.05 * (i + 1)
+        key = tuple(tuple(float(v) for v in c) for c in comps)
+        p = target(key)
+        m = p.mean
+        sd = np.sqrt(np.diag(p.cov))
+        your_q = MvNormal.from_sd((round(m[0], 2), round(m[1], 2)),
+                                  (round(sd[0], 2), round(sd[1], 2)),
+                                  round(p.cov[0, 1] / (sd[0] * sd[1]), 2))
+        t0 = time.process_time()
+        fits = vi2d_fits.__wrapped__(key, 0)
+        t1 = time.process_time()
+        fwd, (rev, optima) = fits["forward"]["full"], fits["reverse"]["full"]
+        for q in (fwd.q, rev.q):
+            vi2d_kl.__wrapped__(key, q, False)
+            vi2d_kl.__wrapped__(key, q, True)
+        vi2d_kl.__wrapped__(key, your_q, True)
+        t2 = time.process_time()
+        vi2d_grid.cache_clear()
+        fq = tuple((f, fit.q) for f, fit in fits["forward"].items())
+        rq = tuple((f, fit.q) for f, (fit, _) in fits["reverse"].items())
+        for stacked in (False, True):
+            fig = vi2d_chart.__wrapped__(key, fq, rq, "full", tuple(o.q for o in optima),
+                                         ("Forward KL(p‖q)", "Reverse KL(q‖p)"), stacked)
+            pio.to_json(fig, validate=False)
+        t3 = time.process_time()
+        for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            parts[name].append(dt)
+    med = {name: statistics.median(xs) for name, xs in parts.items()}
+    rest = wall - sum(med.values())
+    print("  split of a mean change (server parts replayed in-process, CPU median): "
+          + ", ".join(f"{name} {1e3 * v:.0f} ms" for name, v in med.items())
+          + f"; Streamlit + transport + browser (the rest of the wall time) {1e3 * rest:.0f} ms")
 
 
 def main() -> None:

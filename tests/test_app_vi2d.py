@@ -109,3 +109,28 @@ def test_estimated_values_are_said_once_and_the_forward_q_is_named_a_moment_matc
     assert sum("moment match" in t for t in texts) == 1
     assert sum(t.startswith("Not certified: these KL values are estimates") for t in texts) == 1
     assert not any("where the optimiser stopped" in t for t in texts)
+
+
+def test_moving_your_q_recomputes_no_fit_and_no_figure():
+    """The fits, their KL values, p's contour grid and both figures are cached on the target
+    and plain values: moving "your q" costs one new KL(q‖p) (its ELBO) and nothing else, and
+    a unit toggle costs nothing new.  Every one of those caches is bounded."""
+    from views import cached
+
+    caches = {name: getattr(cached, name) for name in
+              ("vi2d_fits", "vi2d_kl", "vi2d_grid", "vi2d_chart")}
+    assert all(c.cache_parameters()["maxsize"] for c in caches.values())
+    at = open_vi2d({"vp": "three"})
+
+    def misses():
+        return {name: c.cache_info().misses for name, c in caches.items()}
+
+    seen = misses()
+    at.slider(key="v2_q_0").set_value(at.slider(key="v2_q_0").value + 0.01).run()
+    assert not at.exception
+    now = misses()
+    assert now == {**seen, "vi2d_kl": seen["vi2d_kl"] + 1}
+    at.radio(key="unit").set_value("bits").run()
+    assert not at.exception and misses() == now
+    assert metric_values(at)  # the page is drawn in bits from the cache
+    assert "KL(p‖q), bits" in [m.label for m in at.metric]

@@ -324,3 +324,41 @@ def test_vi2d_page_draws_both_panels_with_ellipses_and_kl_values(server, page):
     values = metric_values(page)
     assert "1.02" in values and "0.7166" in values
     page.screenshot(path=str(SCREENSHOTS / "vi-2d-diagonal.png"), full_page=True)
+
+
+def _press_your_q(page) -> None:
+    live = '.st-key-v2_q_0[data-stale="false"]'
+    page.locator(live).first.scroll_into_view_if_needed()
+    thumb = page.locator(f'{live} input[type="range"]').first
+    thumb.wait_for(state="attached", timeout=30_000)
+    thumb.focus()
+    thumb.press("ArrowRight")
+
+
+def test_vi2d_your_q_updates_the_elbo_and_the_link_and_clears_the_link_warning(server, page):
+    """Moving "your q" reruns the ELBO section alone (a fragment): its numbers and the link
+    follow it; and a broken link's warning goes once the view is no longer the link's, as it
+    does after any other edit."""
+    your_q = "() => (document.body.innerText.match(/your q: ELBO = [^\\n]*/) || [''])[0]"
+    open_app(page, f"{server}/vi-2d?vz=2", chart_key="vi2d_chart")
+    before = page.evaluate(your_q)
+    assert before.endswith("= 2 = log Z")
+    _press_your_q(page)
+    page.wait_for_function("() => new URLSearchParams(location.search).has('vq')",
+                           timeout=30_000)
+    wait_for_app_idle(page)
+    query = parse_qs(urlparse(page.url).query)
+    assert float(query["vq"][0].split(":")[0]) == pytest.approx(0.01)  # p's mean x is 0
+    assert query["vz"] == ["2"]
+    after = page.evaluate(your_q)
+    assert after != before and after.endswith("= 2 = log Z")
+    assert_clean(page)
+
+    open_app(page, f"{server}/vi-2d?vz=1e999", chart_key="vi2d_chart")
+    alerts = '[data-testid="stAlert"]'
+    assert "Ignored vz=" in " ".join(page.locator(alerts).all_inner_texts())
+    _press_your_q(page)
+    page.wait_for_function("() => ![...document.querySelectorAll('[data-testid=\"stAlert\"]')]"
+                           ".some(e => e.innerText.includes('Ignored vz='))", timeout=30_000)
+    assert page.evaluate(your_q).endswith("= 0 = log Z")  # the refused log Z: the default
+    assert_clean(page)

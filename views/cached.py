@@ -1,6 +1,7 @@
-"""The cached numerics of /landscape, /alpha and /sweep (those the main page shares with them are
-in views.common).  They live in an imported module, not in the page scripts: Streamlit executes a
-page's file afresh on every run, so a cache defined there would be a new, empty one each time."""
+"""The cached numerics of /landscape, /alpha, /sweep and /vi-2d (those the main page shares with
+them are in views.common).  They live in an imported module, not in the page scripts: Streamlit
+executes a page's file afresh on every run, so a cache defined there would be a new, empty one
+each time."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.landscape import affordable_size, kl_landscape
 from explorer.presets import mixture
 from explorer.sweeps import sweep
-from views.common import shared_cache
+from views.common import compact, shared_cache
 from views.state.sweeps import ALPHA_RANGE, ALPHA_STEP, PARAMETERS
 
 GRID = tuple(float(f"{ALPHA_RANGE[0] + k * ALPHA_STEP:.2f}") + 0.0
@@ -65,3 +66,72 @@ def param_sweep(key: tuple, param: str, i: int, j: int, values: tuple):
     """Every reverse-KL optimum along ``values`` of ``param`` (a URL code) of components i, j
     (0-based), joined into branches."""
     return sweep(mixture(key), PARAMETERS[param], np.array(values), component=i, other=j)
+
+
+# --- /vi-2d: keys are the validated target (a tuple of (w, mx, my, sx, sy, ρ) tuples) and
+# plain values (MvNormals are frozen and hashable), so that a rerun which changes only the
+# user's q reuses the four fits, their KL values, p's contour grid and both figures.  The 2-D
+# modules are imported where used: the other pages importing this module do not load them.
+def mixture2d(key: tuple):
+    """The 2-D target of cache key ``key``."""
+    from explorer.distributions import Mixture
+    from explorer.mvnormal import MvNormal
+
+    return Mixture([MvNormal.from_sd(c[1:3], c[3:5], c[5]) for c in key],
+                   weights=[c[0] for c in key])
+
+
+@shared_cache(32)
+def vi2d_fits(key: tuple, start: int):
+    """{"forward": {family: Fit}, "reverse": {family: (Fit, every local optimum found from all
+    starts)}} for the target ``key``, the reverse fit from ``start`` (0: the best of all
+    starts; k: component k)."""
+    from explorer.mvnormal import MvNormal
+
+    p = mixture2d(key)
+    out = {"forward": {}, "reverse": {}}
+    for family in ("full", "diagonal"):
+        out["forward"][family] = fit_gaussian(p, "forward", covariance=family)
+        best = fit_gaussian(p, "reverse", covariance=family)
+        fit = best
+        if start:
+            c = p.components[start - 1]
+            init = c if family == "full" else MvNormal(c.mean, np.diag(np.diag(c.sigma)))
+            fit = fit_gaussian(p, "reverse", init=init, covariance=family)
+        out["reverse"][family] = (fit, best.local_optima)
+    return out
+
+
+@shared_cache(512)
+def vi2d_kl(key: tuple, q, reverse: bool) -> tuple[float, bool]:
+    """(KL(q‖p) if ``reverse`` else KL(p‖q), in nats; whether its rule settled within its work
+    budget, else it is an estimate) for the target ``key`` and the MvNormal ``q``."""
+    from explorer.vi2d import kl_mv_checked
+
+    p = mixture2d(key)
+    return kl_mv_checked(q, p) if reverse else kl_mv_checked(p, q)
+
+
+@shared_cache(16)
+def vi2d_grid(key: tuple):
+    """p's contour grid (xs, ys, density; read-only) for the target ``key``: ~0.14 MB each."""
+    from explorer.figures.vi2d import density_grid
+
+    grid = density_grid(mixture2d(key))
+    for a in grid:
+        a.setflags(write=False)
+    return grid
+
+
+@shared_cache(16)
+def vi2d_chart(key: tuple, forward: tuple, reverse: tuple, family: str, optima: tuple,
+               titles: tuple, stacked: bool):
+    """The forward/reverse panels of /vi-2d (explorer.figures.vi2d_figure), compacted; the
+    fits as ((family, MvNormal), …) pairs.  Each holds two copies of p's contour grid (~0.2–0.3
+    MB; more where the density underflows float32 and stays float64): 16 entries, the two
+    layouts of 8 views, hold ~7 MB when full, with the grid cache (tracemalloc, float64
+    grids)."""
+    from explorer.figures.vi2d import vi2d_figure
+
+    return compact(vi2d_figure(mixture2d(key), dict(forward), dict(reverse), family,
+                               list(optima), titles, stacked, grid=vi2d_grid(key)))

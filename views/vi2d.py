@@ -9,11 +9,19 @@ import numpy as np
 import streamlit as st
 
 from explorer.figures import fmt_kl, fmt_num
-from explorer.figures.vi2d import elbo_figure, vi2d_figure
-from explorer.fitting import fit_gaussian
+from explorer.figures.vi2d import elbo_figure
 from explorer.mvnormal import MvNormal
-from explorer.vi2d import elbo, kl_mv_checked
-from views.common import errors, get_state, seed, set_state, show_chart, show_error
+from views.cached import mixture2d, vi2d_chart, vi2d_fits, vi2d_kl
+from views.common import (
+    errors,
+    get_state,
+    link_warnings,
+    seed,
+    set_state,
+    show_chart,
+    show_error,
+    sync_url,
+)
 from views.state.vi2d import (
     FIELDS,
     LOG_Z_RANGE,
@@ -26,6 +34,7 @@ from views.state.vi2d import (
 )
 
 FAMILY_LABELS = {"full": "Full covariance", "diagonal": "Mean-field (diagonal)"}
+WARNED = "_v2_link_warned"  # whether this page's last full run showed the link's warnings
 
 
 def _commit(key: str, **changes) -> None:
@@ -84,13 +93,6 @@ def _target(comps) -> tuple:
     return tuple(tuple(c) for c in comps)
 
 
-def mixture2d(key: tuple):
-    from explorer.distributions import Mixture
-
-    return Mixture([MvNormal.from_sd(c[1:3], c[3:5], c[5]) for c in key],
-                   weights=[c[0] for c in key])
-
-
 def _default_q(comps) -> tuple[float, float, float, float, float]:
     p = mixture2d(_target(comps))
     sd = np.sqrt(np.diag(p.cov))
@@ -98,41 +100,6 @@ def _default_q(comps) -> tuple[float, float, float, float, float]:
     clip = lambda v, r: float(min(max(round(v, 2), r[0]), r[1]))  # noqa: E731
     return (clip(p.mean[0], MEAN_RANGE), clip(p.mean[1], MEAN_RANGE), clip(sd[0], SD_RANGE),
             clip(sd[1], SD_RANGE), clip(rho, RHO_RANGE))
-
-
-@st.cache_data(max_entries=32, show_spinner="Fitting…")
-def _fits(key: tuple, start: int):
-    """{direction: {family: Fit}} for the target ``key``, reverse from ``start`` (0: best)."""
-    p = mixture2d(key)
-    out = {"forward": {}, "reverse": {}}
-    for family in ("full", "diagonal"):
-        out["forward"][family] = fit_gaussian(p, "forward", covariance=family)
-        best = fit_gaussian(p, "reverse", covariance=family)
-        if start:
-            c = p.components[start - 1]
-            init = c if family == "full" else MvNormal(c.mean, np.diag(np.diag(c.sigma)))
-            fit = fit_gaussian(p, "reverse", init=init, covariance=family)
-            out["reverse"][family] = (fit, best.local_optima)
-        else:
-            out["reverse"][family] = (best, best.local_optima)
-    return out
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def _kl_both(key: tuple, mean: tuple, cov: tuple) -> tuple[float, float, bool]:
-    """(KL(p‖q), KL(q‖p)) in nats for the target ``key`` and q = N(mean, cov), and whether
-    both settled within their rules' work budget (else they are estimates)."""
-    p, q = mixture2d(key), MvNormal(mean, cov)
-    (a, ok_a), (b, ok_b) = kl_mv_checked(p, q), kl_mv_checked(q, p)
-    return a, b, ok_a and ok_b
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def _elbo_kl(key: tuple, mean: tuple, cov: tuple, log_z: float) -> tuple[float, float]:
-    """(ELBO(q), KL(q‖p)) in nats for the target ``key``, q = N(mean, cov) and log Z: one
-    integral — elbo is log Z − KL(q‖p), so KL is read back from it (no second quadrature)."""
-    e = elbo(MvNormal(mean, cov), mixture2d(key), log_z)
-    return e, log_z - e
 
 
 def _sd_rho(q: MvNormal) -> tuple[float, float, float]:
@@ -144,6 +111,54 @@ def _q_text(q: MvNormal) -> str:
     sx, sy, rho = _sd_rho(q)
     return (f"μ = ({fmt_num(q.mean[0])}, {fmt_num(q.mean[1])}), sd = ({fmt_num(sx)}, "
             f"{fmt_num(sy)}), ρ = {fmt_num(rho)}")
+
+
+def _elbo_rows(key: tuple, rev_q: MvNormal, my_q: MvNormal, log_z: float, factor: float):
+    """[(name, ELBO, KL(q‖p))] in the page's unit, for the reverse fit and your q.  ELBO =
+    log Z − KL(q‖p) (explorer.vi2d.elbo's definition) from the cached KL(q‖p): the reverse
+    fit's is the one its panel shows, so a new target costs one integral here (your q's)."""
+    return [(name, (log_z - kl) * factor, kl * factor)
+            for name, kl in (("reverse fit", vi2d_kl(key, rev_q, True)[0]),
+                             ("your q", vi2d_kl(key, my_q, True)[0]))]
+
+
+@st.fragment
+def elbo_panel(key: tuple, rev_q: MvNormal, unit: str) -> None:
+    """The ELBO section.  A fragment: moving "your q" or log Z reruns only this part (the fits,
+    their figures and tables above do not depend on either), then writes the link itself (the
+    router's sync_url runs at the end of full runs only).  If the edit changes whether the
+    link's warnings show at the top, the whole page reruns, as before."""
+    st.subheader("ELBO: log Z = ELBO(q) + KL(q‖p)")
+    vs = get_state().vi2d
+    cz, *cq = st.columns(6)
+    seed("v2_logz", vs.log_z)
+    cz.number_input("log Z", key="v2_logz", step=0.5,
+                    on_change=lambda: _commit("v2_logz", log_z=st.session_state["v2_logz"]),
+                    help=f"log of the unnormalised target's total mass, in [{LOG_Z_RANGE[0]:g}, "
+                         f"{LOG_Z_RANGE[1]:g}]")
+    show_error("v2_logz", cz)
+    mq = vs.manual or _default_q(vs.components)
+    for j, (name, r) in enumerate(zip(FIELDS[1:], (MEAN_RANGE, MEAN_RANGE, SD_RANGE, SD_RANGE,
+                                                  RHO_RANGE), strict=True)):
+        seed(f"v2_q_{j}", float(mq[j]))
+        cq[j].slider(f"your q: {name}", min_value=r[0], max_value=r[1], step=0.01,
+                     key=f"v2_q_{j}", on_change=_on_q(j))
+    state = get_state()
+    if bool(link_warnings()) != st.session_state.get(WARNED, False):
+        st.rerun()
+    vs = state.vi2d
+    mq = vs.manual or _default_q(vs.components)
+    my_q = MvNormal.from_sd(mq[:2], mq[2:4], mq[4])
+    factor = 1.0 if unit == "nats" else 1.0 / math.log(2.0)
+    rows = _elbo_rows(key, rev_q, my_q, vs.log_z, factor)
+    st.plotly_chart(elbo_figure(rows, vs.log_z * factor, unit), key="elbo_chart")
+    for name, e, k in rows:
+        st.text(f"{name}: ELBO = {fmt_num(e)} {unit}, KL(q‖p) = {fmt_num(k)} {unit}, "
+                f"sum = {fmt_num(e + k)} = log Z")
+    st.markdown("Maximising the ELBO is minimising KL(q‖p), since their sum log Z does not "
+                "depend on q. A variational auto-encoder's loss is the negative ELBO, per data "
+                "point: reconstruction error plus the KL of the encoder's q from the prior.")
+    sync_url(state)
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -180,6 +195,7 @@ state = get_state()
 vs = state.vi2d
 key = _target(vs.components)
 p = mixture2d(key)
+st.session_state[WARNED] = bool(link_warnings())
 
 c1, c2 = st.columns(2)
 seed("v2_family", vs.family)
@@ -194,17 +210,21 @@ c2.selectbox("Reverse-KL fit starts from", list(range(len(vs.components) + 1)), 
              on_change=lambda: _commit("v2_start", start=int(st.session_state["v2_start"])))
 state = get_state()
 vs = state.vi2d
-fits = _fits(key, vs.start)
+with st.spinner("Fitting…"):  # shown only if the fits take over half a second (not cached)
+    fits = vi2d_fits(key, vs.start)
 fam = vs.family
 fwd = fits["forward"][fam]
 rev, optima = fits["reverse"][fam]
-fwd_q = {f: fits["forward"][f].q for f in fits["forward"]}
-rev_q = {f: fits["reverse"][f][0].q for f in fits["reverse"]}
-kl = {name: _kl_both(key, q.mean, q.cov) for name, q in (("forward", fwd.q), ("reverse", rev.q))}
-titles = tuple(f"{name} fit: KL(p‖q) = {fmt_kl(kl[name][0], unit)}, KL(q‖p) = "
-               f"{fmt_kl(kl[name][1], unit)}" for name in ("forward", "reverse"))
-show_chart(lambda stacked: vi2d_figure(p, fwd_q, rev_q, fam, [o.q for o in optima],
-                                       ("Forward KL(p‖q)", "Reverse KL(q‖p)"), stacked),
+fwd_q = tuple((f, fit.q) for f, fit in fits["forward"].items())
+rev_q = tuple((f, fits["reverse"][f][0].q) for f in fits["reverse"])
+kl = {}
+for name, q in (("forward", fwd.q), ("reverse", rev.q)):
+    (a, ok_a), (b, ok_b) = vi2d_kl(key, q, False), vi2d_kl(key, q, True)
+    kl[name] = (a, b, ok_a and ok_b)
+# both layouts are cached on these plain values: a rerun that changes none of them (the unit,
+# your q, log Z) reuses them, and so does every session opening the same view
+show_chart(lambda stacked: vi2d_chart(key, fwd_q, rev_q, fam, tuple(o.q for o in optima),
+                                      ("Forward KL(p‖q)", "Reverse KL(q‖p)"), stacked),
            "vi2d_chart", "kl-explorer-vi-2d")
 left, right = st.columns(2)
 for where, name, fit in ((left, "Forward", fwd), (right, "Reverse", rev)):
@@ -248,32 +268,4 @@ st.markdown(f"The reverse fit's smallest sd is **{fmt_num(100 * ratio)} %** of p
             f"{'mean-field' if fam == 'diagonal' else 'full-covariance'} q "
             f"{'under-estimates' if ratio < 0.999 else 'matches'} the variance.")
 
-st.subheader("ELBO: log Z = ELBO(q) + KL(q‖p)")
-cz, *cq = st.columns(6)
-seed("v2_logz", vs.log_z)
-cz.number_input("log Z", key="v2_logz", step=0.5,
-                on_change=lambda: _commit("v2_logz", log_z=st.session_state["v2_logz"]),
-                help=f"log of the unnormalised target's total mass, in [{LOG_Z_RANGE[0]:g}, "
-                     f"{LOG_Z_RANGE[1]:g}]")
-show_error("v2_logz", cz)
-mq = vs.manual or _default_q(vs.components)
-for j, (name, r) in enumerate(zip(FIELDS[1:], (MEAN_RANGE, MEAN_RANGE, SD_RANGE, SD_RANGE,
-                                              RHO_RANGE), strict=True)):
-    seed(f"v2_q_{j}", float(mq[j]))
-    cq[j].slider(f"your q: {name}", min_value=r[0], max_value=r[1], step=0.01,
-                 key=f"v2_q_{j}", on_change=_on_q(j))
-state = get_state()
-vs = state.vi2d
-mq = vs.manual or _default_q(vs.components)
-my_q = MvNormal.from_sd(mq[:2], mq[2:4], mq[4])
-factor = 1.0 if unit == "nats" else 1.0 / math.log(2.0)
-rows = [(name, *(v * factor for v in _elbo_kl(key, q.mean, q.cov, vs.log_z)))
-        for name, q in (("reverse fit", rev.q), ("your q", my_q))]
-st.plotly_chart(elbo_figure(rows, vs.log_z * factor, unit), key="elbo_chart")
-for name, e, k in rows:
-    st.text(f"{name}: ELBO = {fmt_num(e)} {unit}, KL(q‖p) = {fmt_num(k)} {unit}, "
-            f"sum = {fmt_num(e + k)} = log Z")
-st.markdown("Maximising the ELBO is minimising KL(q‖p), since their sum log Z does not depend "
-            "on q. A variational auto-encoder's loss is the negative ELBO, per data point: "
-            "reconstruction error plus the KL of the encoder's q from the prior.")
-
+elbo_panel(key, rev.q, unit)

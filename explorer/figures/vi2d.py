@@ -12,7 +12,7 @@ from explorer import style
 from explorer.figures.base import Panels, _merge, finish, legend_below
 from explorer.mvnormal import MvNormal
 
-GRID_N = 120
+GRID_N = 120  # contour grid of p, per axis
 
 
 def ellipse(q: MvNormal, k: float, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
@@ -43,16 +43,24 @@ def _gaussian_traces(pn: Panels, q: MvNormal, colour: str, name: str, dash: str,
             "legendgroup": name, "showlegend": False, "hoverinfo": "skip"}, i)
 
 
+def density_grid(p, n: int = GRID_N) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs, ys, density) of p on an n×n grid over :func:`view_box` — the contour background,
+    one evaluation per target (the page caches it; both panels and layouts share it)."""
+    (x0, x1), (y0, y1) = view_box(p)
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    gx, gy = np.meshgrid(xs, ys)
+    return xs, ys, p.pdf(np.stack([gx, gy], axis=-1))
+
+
 def vi2d_figure(p, forward: dict, reverse: dict, family: str, optima=(), titles=("", ""),
-                stacked: bool = False) -> go.Figure:
+                stacked: bool = False, grid=None) -> go.Figure:
     """Two panels over p's filled contours: forward (left) and reverse (right) fits;
     ``forward``/``reverse`` map family ("full"/"diagonal") to the fitted MvNormal (or None).
     The chosen ``family`` is drawn solid, the other dashed; every reverse local optimum of the
-    chosen family (``optima``) is drawn thin."""
-    (x0, x1), (y0, y1) = view_box(p)
-    xs, ys = np.linspace(x0, x1, GRID_N), np.linspace(y0, y1, GRID_N)
-    gx, gy = np.meshgrid(xs, ys)
-    dens = p.pdf(np.stack([gx, gy], axis=-1))
+    chosen family (``optima``) is drawn thin.  ``grid``: p's :func:`density_grid`, if the
+    caller has it already."""
+    xs, ys, dens = density_grid(p) if grid is None else grid
+    (x0, x1), (y0, y1) = (float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1]))
     pn = Panels(2, stacked, list(titles), h_spacing=0.08, panel_px=380)
     other = "diagonal" if family == "full" else "full"
     names = {"full": "full-covariance q", "diagonal": "mean-field q"}
