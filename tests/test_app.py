@@ -648,16 +648,16 @@ def test_first_page_imports_no_pandas_pyarrow_or_scipy():
 
 
 def test_a_phone_gets_only_the_stacked_charts(monkeypatch):
-    """views.common.show_chart: a browser that says it is a phone gets each multi-panel chart
+    """views.charts.show_chart: a browser that says it is a phone gets each multi-panel chart
     once, stacked (no CSS switch), instead of both layouts; others get both, as before."""
-    import views.common
+    import views.charts
 
     def chart_ids(at):
         return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
 
     assert chart_ids(run_app()) == ["fits_chart", "fits_chart_stacked", "manual_chart",
                                     "manual_chart_stacked"]
-    monkeypatch.setattr(views.common, "on_phone", lambda: True)
+    monkeypatch.setattr(views.charts, "on_phone", lambda: True)
     at = run_app()
     assert chart_ids(at) == ["fits_chart_stacked", "manual_chart_stacked"]
     assert not any("@media" in h.proto.body for h in at.get("html"))

@@ -1,4 +1,4 @@
-"""views.common.compact: figure arrays go to the browser as float32 only where nothing visible
+"""views.charts.compact: figure arrays go to the browser as float32 only where nothing visible
 changes (the spec's bytes roughly halve for the main page's charts)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import numpy as np
 from explorer.distributions import Mixture, Normal
 from explorer.figures import fits_figure
 from explorer.fitting import fit_gaussian
-from views.common import _float32_or_same, compact
+from views.charts import _float32_or_same, compact
 
 
 def test_a_smooth_grid_and_density_become_float32_within_1e_6():

@@ -1,6 +1,6 @@
 """The figure builders assemble plain dicts and build their go.Figure unvalidated (fast); here
 every such builder's output passes Plotly's full validation, on varied targets and layouts, and
-round-trips unchanged.  Also: what the pages do with a figure (views.common.compact, to_json)
+round-trips unchanged.  Also: what the pages do with a figure (views.charts.compact, to_json)
 still works on it."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from explorer.figures.vi2d import elbo_figure, vi2d_figure
 from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.landscape import kl_landscape
 from explorer.presets import PRESETS, mixture
-from views.common import compact
+from views.charts import compact
 
 TARGETS_1D = ("bimodal", "three", "spike", "heavy")
 TARGETS_2D = {

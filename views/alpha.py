@@ -9,6 +9,7 @@ import streamlit as st
 from explorer.figures.alpha import alpha_figure, alpha_summary, no_fit_ranges
 from explorer.figures.sweep import events_text
 from views.cached import GRID, alpha_fit, alpha_sweep, sweep_thinning
+from views.charts import show_chart
 from views.common import (
     as_text,
     commit_part,
@@ -19,7 +20,6 @@ from views.common import (
     page_header,
     q_text,
     seed,
-    show_chart,
     show_error,
 )
 from views.state.sweeps import ALPHA_STEP

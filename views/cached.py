@@ -11,7 +11,8 @@ from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.landscape import affordable_size, kl_landscape
 from explorer.presets import mixture
 from explorer.sweeps import sweep
-from views.common import compact, shared_cache
+from views.charts import compact
+from views.common import shared_cache
 from views.state.sweeps import ALPHA_RANGE, ALPHA_STEP, PARAMETERS
 
 GRID = tuple(float(f"{ALPHA_RANGE[0] + k * ALPHA_STEP:.2f}") + 0.0

@@ -9,6 +9,7 @@ from explorer.discrete import Categorical
 from explorer.divergences import js_divergence, kl_divergence
 from explorer.figures import discrete_figure
 from explorer.figures.entropy import js_bound
+from views.charts import show_chart
 from views.common import (
     as_text,
     commit,
@@ -17,7 +18,6 @@ from views.common import (
     get_state,
     kl_value,
     seed,
-    show_chart,
     show_error,
 )
 from views.rows import Number, RowEditor

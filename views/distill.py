@@ -10,7 +10,8 @@ import streamlit as st
 from explorer.distill import entropy_curve, fit_student, soft_targets, student, t2_curve
 from explorer.figures import fmt_num
 from explorer.figures.distill import distill_figure, temperature_figure
-from views.common import errors, get_state, kl_value, seed, show_chart, show_error
+from views.charts import show_chart
+from views.common import errors, get_state, kl_value, seed, show_error
 from views.ml_common import as_text, commit_ml, ml, ml_callback
 from views.rows import Number, RowEditor
 from views.state.mlkl import LOGIT_RANGE, T_GRID, TOKENS_MAX, TOKENS_MIN, check_tokens

@@ -17,17 +17,8 @@ from explorer.figures.drift import bias_figure, estimates_figure, samples_figure
 from explorer.mle import sample
 from explorer.presets import mixture
 from explorer.samples import MAX_UPLOAD_BYTES, drifted, numeric_column, pick_column, read_csv
-from views.common import (
-    as_text,
-    commit_part,
-    errors,
-    field_callback,
-    get_state,
-    seed,
-    show_chart,
-    show_error,
-    wide_or_narrow,
-)
+from views.charts import show_chart, wide_or_narrow
+from views.common import as_text, commit_part, errors, field_callback, get_state, seed, show_error
 from views.state.drift import (
     BINS_RANGE,
     EPS_GRID,

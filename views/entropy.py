@@ -12,6 +12,7 @@ from explorer.divergences import cross_entropy, entropy, js_divergence, kl_diver
 from explorer.figures import entropy_figure, entropy_values
 from explorer.figures.entropy import js_bound
 from explorer.presets import mixture
+from views.charts import show_chart
 from views.common import (
     field_callback,
     forward_fit,
@@ -23,7 +24,6 @@ from views.common import (
     q_text,
     reverse_fit,
     seed,
-    show_chart,
 )
 from views.state import ENT_QS
 

@@ -19,7 +19,8 @@ from explorer.estimators import (
 from explorer.figures import fmt_num
 from explorer.figures.estimators import estimators_figure, table_rows
 from explorer.rlhf import tilted_log_policy
-from views.common import get_state, kl_value, plain_table, seed, show_chart, show_error
+from views.charts import show_chart
+from views.common import get_state, kl_value, plain_table, seed, show_error
 from views.ml_common import commit_ml, ml, ml_callback
 from views.state.mlkl import K_MU_RANGE, K_REPEATS, K_SETTINGS, K_SIZES, MAX_NR, MAX_SEED
 

@@ -16,9 +16,9 @@ from explorer.figures import (
     results_document,
     results_json,
 )
+from views.charts import cached_figure, show_chart
 from views.common import (
     as_text,
-    cached_figure,
     commit,
     field_callback,
     forward_fit,
@@ -36,7 +36,6 @@ from views.common import (
     same_q,
     seed,
     seed_ranged,
-    show_chart,
     show_error,
     sigma_range,
     sync_url,

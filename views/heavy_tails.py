@@ -12,6 +12,7 @@ from explorer.distributions import Normal, StudentT
 from explorer.figures import tail_kl_curves, tails_figure
 from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.presets import ComponentSpec
+from views.charts import show_chart
 from views.common import (
     commit,
     field_callback,
@@ -22,7 +23,6 @@ from views.common import (
     kl_value,
     q_text,
     seed,
-    show_chart,
     show_error,
 )
 from views.sidebar import TARGET_ERROR, _write_component_keys

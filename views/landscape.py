@@ -7,6 +7,7 @@ import streamlit as st
 
 from explorer.figures import landscape_figure
 from views.cached import landscape, landscape_size
+from views.charts import show_chart
 from views.common import (
     field_callback,
     forward_fit,
@@ -16,7 +17,6 @@ from views.common import (
     render_start_controls,
     reverse_fit,
     seed,
-    show_chart,
 )
 from views.state import LAND_SIZES
 

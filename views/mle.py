@@ -11,6 +11,7 @@ from explorer.divergences import cross_entropy
 from explorer.figures import mle_figure
 from explorer.mle import mle_convergence, mle_fit
 from explorer.presets import mixture
+from views.charts import show_chart
 from views.common import (
     field_callback,
     forward_fit,
@@ -20,7 +21,6 @@ from views.common import (
     page_header,
     q_text,
     seed,
-    show_chart,
 )
 from views.state import MAX_SEED, MLE_SIZES
 

@@ -11,6 +11,7 @@ from explorer.divergences import kl_divergence
 from explorer.figures import penalty_figure
 from explorer.pointwise import integrand_area
 from explorer.presets import mixture
+from views.charts import show_chart
 from views.common import (
     field_callback,
     forward_fit,
@@ -21,7 +22,6 @@ from views.common import (
     page_header,
     reverse_fit,
     seed,
-    show_chart,
 )
 from views.state import PEN_QS
 

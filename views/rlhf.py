@@ -20,7 +20,8 @@ from explorer.rlhf import (
     tilt,
     tilted_log_policy,
 )
-from views.common import errors, get_state, kl_value, seed, show_chart, show_error
+from views.charts import show_chart
+from views.common import errors, get_state, kl_value, seed, show_error
 from views.ml_common import as_text, commit_ml, ml, ml_callback
 from views.rows import Number, RowEditor
 from views.state.mlkl import BETA_GRID, REF_RANGE, REWARD_RANGE, RLHF_MAX, RLHF_MIN

@@ -14,6 +14,7 @@ from explorer.figures.text import fmt_num
 from explorer.presets import SCALE_RANGE, mixture
 from explorer.sweeps import target_at
 from views.cached import param_sweep, sweep_thinning
+from views.charts import show_chart
 from views.common import (
     as_text,
     commit,
@@ -22,7 +23,6 @@ from views.common import (
     get_state,
     nice_step,
     page_header,
-    show_chart,
     show_error,
     tidy,
 )

@@ -12,16 +12,8 @@ from explorer.figures import fmt_kl, fmt_num
 from explorer.figures.vi2d import elbo_figure
 from explorer.mvnormal import MvNormal
 from views.cached import mixture2d, vi2d_chart, vi2d_fits, vi2d_kl
-from views.common import (
-    errors,
-    get_state,
-    link_warnings,
-    seed,
-    set_state,
-    show_chart,
-    show_error,
-    sync_url,
-)
+from views.charts import show_chart
+from views.common import errors, get_state, link_warnings, seed, set_state, show_error, sync_url
 from views.state.vi2d import (
     FIELDS,
     LOG_Z_RANGE,
