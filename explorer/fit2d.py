@@ -87,17 +87,13 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
                                                                        steer=STEER[0]))
                     if len(STEER) > 1 else None, exact=STEP_TOL / 10)
     # 2. finish and certify on the full rule, once from each distinct end of the steering
-    ends = steer.theta / scale(steer.theta)
-    first: list[int] = []
-    which = np.empty(len(ends), dtype=int)
-    for i, e in enumerate(ends):
-        near = [n for n, j in enumerate(first) if np.abs(ends[j] - e).max() <= _SAME_END]
-        which[i] = near[0] if near else len(first)
-        if not near:
-            first.append(i)
+    which, first = _distinct(steer.theta / scale(steer.theta))
     # 2a. an end where the steering grid is far from converged steers on, on a finer grid
     theta, level, sharp = _sharpen(p, steer.theta[first], steer.g[first], diagonal, scale,
                                    inside)
+    # 2b. ends that met on the finer grid are finished once
+    again, second = _distinct(theta / scale(theta))
+    ends, theta, level = again[which], theta[second], level[second]
 
     short: dict[bytes, bool] = {}  # θ → its value ran out of the node budget
 
@@ -117,11 +113,24 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
 
     run = _finish(fine, theta, scale, inside, far=loose)
     run.certified &= ~np.array([short.get(t.tobytes(), True) for t in run.theta], dtype=bool)
-    return Descent(run.theta[which], run.f[which], run.g[which], run.h[which],
-                   run.grad_norm[which], run.newton_step[which], run.positive[which],
-                   run.certified[which],
-                   paths=lambda: [steer.visited[i] + sharp[which[i]] + run.visited[which[i]][1:]
-                                  for i in range(len(ends))])
+    return Descent(run.theta[ends], run.f[ends], run.g[ends], run.h[ends],
+                   run.grad_norm[ends], run.newton_step[ends], run.positive[ends],
+                   run.certified[ends],
+                   paths=lambda: [steer.visited[i] + sharp[which[i]] + run.visited[ends[i]][1:]
+                                  for i in range(len(which))])
+
+
+def _distinct(points: np.ndarray, tol: float = _SAME_END):
+    """(for each point, the index of its group; the first point of each group): points within
+    ``tol`` (max norm, in q's units) of an earlier group's first are that group."""
+    first: list[int] = []
+    which = np.empty(len(points), dtype=int)
+    for i, e in enumerate(points):
+        near = [n for n, j in enumerate(first) if np.abs(points[j] - e).max() <= tol]
+        which[i] = near[0] if near else len(first)
+        if not near:
+            first.append(i)
+    return which, np.array(first, dtype=int)
 
 
 def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, scale, inside):
@@ -191,11 +200,27 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=Non
     rest = np.flatnonzero(~(positive & (newton <= STEP_TOL))) if descend_rest else np.arange(0)
     if rest.size and far is not None:
         steered = descend(lambda t: far(t, None), theta[rest], scale, inside)
-        run = _finish(lambda t, r, rest=rest: objective(t, None if r is None else rest[r]),
-                      steered.theta, scale, inside, steps, descend_rest=False)
-        theta[rest], f[rest], g[rest], h[rest] = run.theta, run.f, run.g, run.h
+        # an end on a minimum already certified takes its result; the others are finished
+        # once from each distinct end
+        done = np.flatnonzero(positive & (newton <= STEP_TOL) & inside(theta))
+        points = np.concatenate([theta[done], steered.theta])
+        which, first = _distinct(points / scale(points))
+        lead = first[which[done.size:]]  # each steered end's first, in points
+        new = np.unique(lead[lead >= done.size]) - done.size
+        if new.size:
+            rows = rest[new]
+            run = _finish(lambda t, r: objective(t, None if r is None else rows[r]),
+                          steered.theta[new], scale, inside, steps, descend_rest=False)
         for n, i in enumerate(rest):
-            visited[i] += steered.visited[n][1:] + run.visited[n][1:]
+            if lead[n] < done.size:
+                j = done[lead[n]]
+                theta[i], f[i], g[i], h[i] = theta[j], f[j], g[j], h[j]
+                visited[i] += steered.visited[n][1:] + [theta[j].copy()]
+            else:
+                k = int(np.searchsorted(new, lead[n] - done.size))
+                theta[i], f[i], g[i], h[i] = run.theta[k], run.f[k], run.g[k], run.h[k]
+                visited[i] += steered.visited[n][1:] + (
+                    run.visited[k][1:] if new[k] == n else [run.theta[k].copy()])
     elif rest.size:
         run = descend(lambda t: objective(t, None), theta[rest], scale, inside)
         theta[rest], f[rest], g[rest], h[rest] = run.theta, run.f, run.g, run.h
