@@ -13,7 +13,10 @@ sds (the mean and L's off-diagonal entries) and 1 (log-sds):
   on the trapezoid rule on one grid (h = 1/2 while far, then 1/4: ~1k and ~4.5k nodes); the
   distinct ends are finished by plain Newton steps on the adaptive rule and certified there
   (usually at once: the grid's minimum is within the certificate's tolerance); every distinct
-  certified minimum is returned, best first.
+  certified minimum is returned, best first.  The panel rule's nodes per fit are bounded
+  (``FIT_BUDGET``, ``LOOSE_FIT_BUDGET``: a hostile target costs ≲ 0.5 s, not seconds); a start
+  left uncertified below the best certified minimum (cut by a budget, or unfinished) makes
+  that start the answer, not certified, with the certified minima listed beside it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from explorer.distributions import MAX_ABS_LOCATION, MAX_SCALE, MIN_SCALE
 from explorer.fitting import DIRECTIONS, Fit
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
 from explorer.newton import STEP_TOL, Descent, descend, newton_steps
-from explorer.rules2d import first_level
+from explorer.rules2d import NODE_BUDGET, first_level
 from explorer.vi2d import (
     forward_objective,
     gaussian_of,
@@ -43,6 +46,12 @@ MERGE_TOL = 1e-4
 STEER = (0.5, 0.25)  # the steering grids: far from a minimum, then to its end
 _SAME_END = 1e-3  # steered ends this close (in q's units) are finished as one
 _SHARP = 5e-3  # steering grids h and 2h this far apart at an end: it steers on (_sharpen)
+# The panel-rule nodes one reverse fit may spend finishing and certifying its descents (~0.3 s
+# of one core at four components): beyond it every value is cut (not certified), no descent is
+# steered on, and a start left uncertified below the best certified optimum is the answer,
+# not certified (see fit_gaussian_mv).
+FIT_BUDGET = 2_500_000
+LOOSE_FIT_BUDGET = 1_000_000  # and steering far from a minimum on the loose panel rule
 
 
 def _units(d: int, diagonal: bool):
@@ -96,22 +105,35 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
     ends, theta, level = again[which], theta[second], level[second]
 
     short: dict[bytes, bool] = {}  # θ → its value ran out of the node budget
+    # the panel-rule nodes this fit may still spend certifying, and steering (loose); whether a
+    # value was cut for want of them
+    left = {"fine": float(FIT_BUDGET), "loose": float(LOOSE_FIT_BUDGET), "starved": False}
+
+    def budgeted(t, cut, kind="fine", **kw):
+        used = np.zeros(1)
+        budget = int(max(left[kind], 0.0))
+        out = reverse_objective(p, t, diagonal, budget=budget, spent=used, cut=cut,
+                                loose=kind == "loose", **kw)
+        left[kind] -= used[0]
+        if kind == "fine":
+            left["starved"] |= budget < NODE_BUDGET and bool(cut.any())
+        return out
 
     def fine(t, rows=None):
         cut = np.zeros(len(t), dtype=bool)
         if rows is None:
-            out = reverse_objective(p, t, diagonal, cut=cut)
+            out = budgeted(t, cut)
         else:
             settled = np.empty(len(rows), dtype=int)
-            out = reverse_objective(p, t, diagonal, start=level[rows], settled=settled, cut=cut)
+            out = budgeted(t, cut, start=level[rows], settled=settled)
             level[rows] = settled
         short.update((row.tobytes(), bool(c)) for row, c in zip(t, cut, strict=True))
         return out
 
     def loose(t, rows=None):
-        return reverse_objective(p, t, diagonal, loose=True)
+        return budgeted(t, np.zeros(len(t), dtype=bool), "loose")
 
-    run = _finish(fine, theta, scale, inside, far=loose)
+    run = _finish(fine, theta, scale, inside, far=loose, more=lambda: not left["starved"])
     run.certified &= ~np.array([short.get(t.tobytes(), True) for t in run.theta], dtype=bool)
     return Descent(run.theta[ends], run.f[ends], run.g[ends], run.h[ends],
                    run.grad_norm[ends], run.newton_step[ends], run.positive[ends],
@@ -160,7 +182,7 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
 
 
 def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=None,
-            descend_rest: bool = True) -> Descent:
+            descend_rest: bool = True, more=None) -> Descent:
     """Descents from points next to a minimum (steered there by a cheaper rule): plain Newton
     steps while the Hessian is positive definite and the step short (< 0.05 in q's units), each
     kept unless it raises the objective beyond rounding; a point still far after ``steps`` steps
@@ -171,7 +193,8 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=Non
     accuracy); its ends are then finished on ``objective`` as above, so every certificate is
     ``objective``'s.  (A generic helper for newton.descend: it spares the trust region's extra
     evaluations near the end.)  ``descend_rest`` False: no trust-region descent at all (a point not
-    certified after the steps is returned as it is, uncertified)."""
+    certified after the steps is returned as it is, uncertified).  ``more()`` (optional): False
+    once no further work may be spent (the points left then stay as they are)."""
     theta = np.array(theta, dtype=float)
     f, g, h = objective(theta, np.arange(len(theta)))
     visited = [[row.copy()] for row in theta]
@@ -198,6 +221,8 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=Non
     d = scale(theta)
     _, newton, positive, _, _, _ = newton_steps(g, h, d, np.ones(len(theta)))
     rest = np.flatnonzero(~(positive & (newton <= STEP_TOL))) if descend_rest else np.arange(0)
+    if more is not None and not more():
+        rest = rest[:0]
     if rest.size and far is not None:
         steered = descend(lambda t: far(t, None), theta[rest], scale, inside)
         # an end on a minimum already certified takes its result; the others are finished
@@ -317,4 +342,14 @@ def fit_gaussian_mv(p, direction: str = "reverse", init: MvNormal | None = None,
     optima = [_fit("reverse", run, i, starts[i], c, d, diagonal) for i, _ in kept]
     if not optima[0].is_minimum:
         return optima[0]
+    # a start left uncertified (its rule cut by a node budget, or its descent unfinished) below
+    # the best certified optimum: the best is not known — that start is the answer, not
+    # certified, and the certified optima are listed with it
+    top = optima[0].kl
+    lower = [(f.kl, i) for i, f in enumerate(fits)
+             if not f.is_minimum and f.kl < top - 1e-9 * (1.0 + top)]
+    if lower:
+        i = min(lower)[1]
+        return replace(_fit("reverse", run, i, starts[i], c, d, diagonal),
+                       local_optima=tuple(optima))
     return replace(optima[0], local_optima=tuple(optima))
