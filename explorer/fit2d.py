@@ -50,8 +50,8 @@ _SHARP = 5e-3  # steering grids h and 2h this far apart at an end: it steers on 
 # of one core at four components): beyond it every value is cut (not certified), no descent is
 # steered on, and a start left uncertified below the best certified optimum is the answer,
 # not certified (see fit_gaussian_mv).
-FIT_BUDGET = 2_500_000
-LOOSE_FIT_BUDGET = 1_000_000  # and steering far from a minimum on the loose panel rule
+FIT_BUDGET = 2_000_000
+LOOSE_FIT_BUDGET = 750_000  # and steering far from a minimum on the loose panel rule
 
 
 def _units(d: int, diagonal: bool):
