@@ -13,7 +13,10 @@ sds (the mean and L's off-diagonal entries) and 1 (log-sds):
   on the trapezoid rule on one grid (h = 1/2 while far, then 1/4: ~1k and ~4.5k nodes); the
   distinct ends are finished by plain Newton steps on the adaptive rule and certified there
   (usually at once: the grid's minimum is within the certificate's tolerance); every distinct
-  certified minimum is returned, best first.
+  certified minimum is returned, best first.  The panel rule's nodes per fit are bounded
+  (``FIT_BUDGET``, ``LOOSE_FIT_BUDGET``: a hostile target costs ≲ 0.5 s, not seconds); a start
+  left uncertified below the best certified minimum (cut by a budget, or unfinished) makes
+  that start the answer, not certified, with the certified minima listed beside it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from explorer.distributions import MAX_ABS_LOCATION, MAX_SCALE, MIN_SCALE
 from explorer.fitting import DIRECTIONS, Fit
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
 from explorer.newton import STEP_TOL, Descent, descend, newton_steps
-from explorer.rules2d import first_level
+from explorer.rules2d import NODE_BUDGET, first_level
 from explorer.vi2d import (
     forward_objective,
     gaussian_of,
@@ -43,6 +46,12 @@ MERGE_TOL = 1e-4
 STEER = (0.5, 0.25)  # the steering grids: far from a minimum, then to its end
 _SAME_END = 1e-3  # steered ends this close (in q's units) are finished as one
 _SHARP = 5e-3  # steering grids h and 2h this far apart at an end: it steers on (_sharpen)
+# The panel-rule nodes one reverse fit may spend finishing and certifying its descents (~0.3 s
+# of one core at four components): beyond it every value is cut (not certified), no descent is
+# steered on, and a start left uncertified below the best certified optimum is the answer,
+# not certified (see fit_gaussian_mv).
+FIT_BUDGET = 2_000_000
+LOOSE_FIT_BUDGET = 750_000  # and steering far from a minimum on the loose panel rule
 
 
 def _units(d: int, diagonal: bool):
@@ -87,41 +96,63 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
                                                                        steer=STEER[0]))
                     if len(STEER) > 1 else None, exact=STEP_TOL / 10)
     # 2. finish and certify on the full rule, once from each distinct end of the steering
-    ends = steer.theta / scale(steer.theta)
-    first: list[int] = []
-    which = np.empty(len(ends), dtype=int)
-    for i, e in enumerate(ends):
-        near = [n for n, j in enumerate(first) if np.abs(ends[j] - e).max() <= _SAME_END]
-        which[i] = near[0] if near else len(first)
-        if not near:
-            first.append(i)
+    which, first = _distinct(steer.theta / scale(steer.theta))
     # 2a. an end where the steering grid is far from converged steers on, on a finer grid
     theta, level, sharp = _sharpen(p, steer.theta[first], steer.g[first], diagonal, scale,
                                    inside)
+    # 2b. ends that met on the finer grid are finished once
+    again, second = _distinct(theta / scale(theta))
+    ends, theta, level = again[which], theta[second], level[second]
 
     short: dict[bytes, bool] = {}  # θ → its value ran out of the node budget
+    # the panel-rule nodes this fit may still spend certifying, and steering (loose); whether a
+    # value was cut for want of them
+    left = {"fine": float(FIT_BUDGET), "loose": float(LOOSE_FIT_BUDGET), "starved": False}
+
+    def budgeted(t, cut, kind="fine", **kw):
+        used = np.zeros(1)
+        budget = int(max(left[kind], 0.0))
+        out = reverse_objective(p, t, diagonal, budget=budget, spent=used, cut=cut,
+                                loose=kind == "loose", **kw)
+        left[kind] -= used[0]
+        if kind == "fine":
+            left["starved"] |= budget < NODE_BUDGET and bool(cut.any())
+        return out
 
     def fine(t, rows=None):
         cut = np.zeros(len(t), dtype=bool)
         if rows is None:
-            out = reverse_objective(p, t, diagonal, cut=cut)
+            out = budgeted(t, cut)
         else:
             settled = np.empty(len(rows), dtype=int)
-            out = reverse_objective(p, t, diagonal, start=level[rows], settled=settled, cut=cut)
+            out = budgeted(t, cut, start=level[rows], settled=settled)
             level[rows] = settled
         short.update((row.tobytes(), bool(c)) for row, c in zip(t, cut, strict=True))
         return out
 
     def loose(t, rows=None):
-        return reverse_objective(p, t, diagonal, loose=True)
+        return budgeted(t, np.zeros(len(t), dtype=bool), "loose")
 
-    run = _finish(fine, theta, scale, inside, far=loose)
+    run = _finish(fine, theta, scale, inside, far=loose, more=lambda: not left["starved"])
     run.certified &= ~np.array([short.get(t.tobytes(), True) for t in run.theta], dtype=bool)
-    return Descent(run.theta[which], run.f[which], run.g[which], run.h[which],
-                   run.grad_norm[which], run.newton_step[which], run.positive[which],
-                   run.certified[which],
-                   paths=lambda: [steer.visited[i] + sharp[which[i]] + run.visited[which[i]][1:]
-                                  for i in range(len(ends))])
+    return Descent(run.theta[ends], run.f[ends], run.g[ends], run.h[ends],
+                   run.grad_norm[ends], run.newton_step[ends], run.positive[ends],
+                   run.certified[ends],
+                   paths=lambda: [steer.visited[i] + sharp[which[i]] + run.visited[ends[i]][1:]
+                                  for i in range(len(which))])
+
+
+def _distinct(points: np.ndarray, tol: float = _SAME_END):
+    """(for each point, the index of its group; the first point of each group): points within
+    ``tol`` (max norm, in q's units) of an earlier group's first are that group."""
+    first: list[int] = []
+    which = np.empty(len(points), dtype=int)
+    for i, e in enumerate(points):
+        near = [n for n, j in enumerate(first) if np.abs(points[j] - e).max() <= tol]
+        which[i] = near[0] if near else len(first)
+        if not near:
+            first.append(i)
+    return which, np.array(first, dtype=int)
 
 
 def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, scale, inside):
@@ -151,7 +182,7 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
 
 
 def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=None,
-            descend_rest: bool = True) -> Descent:
+            descend_rest: bool = True, more=None) -> Descent:
     """Descents from points next to a minimum (steered there by a cheaper rule): plain Newton
     steps while the Hessian is positive definite and the step short (< 0.05 in q's units), each
     kept unless it raises the objective beyond rounding; a point still far after ``steps`` steps
@@ -162,7 +193,8 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=Non
     accuracy); its ends are then finished on ``objective`` as above, so every certificate is
     ``objective``'s.  (A generic helper for newton.descend: it spares the trust region's extra
     evaluations near the end.)  ``descend_rest`` False: no trust-region descent at all (a point not
-    certified after the steps is returned as it is, uncertified)."""
+    certified after the steps is returned as it is, uncertified).  ``more()`` (optional): False
+    once no further work may be spent (the points left then stay as they are)."""
     theta = np.array(theta, dtype=float)
     f, g, h = objective(theta, np.arange(len(theta)))
     visited = [[row.copy()] for row in theta]
@@ -189,13 +221,31 @@ def _finish(objective, theta: np.ndarray, scale, inside, steps: int = 3, far=Non
     d = scale(theta)
     _, newton, positive, _, _, _ = newton_steps(g, h, d, np.ones(len(theta)))
     rest = np.flatnonzero(~(positive & (newton <= STEP_TOL))) if descend_rest else np.arange(0)
+    if more is not None and not more():
+        rest = rest[:0]
     if rest.size and far is not None:
         steered = descend(lambda t: far(t, None), theta[rest], scale, inside)
-        run = _finish(lambda t, r, rest=rest: objective(t, None if r is None else rest[r]),
-                      steered.theta, scale, inside, steps, descend_rest=False)
-        theta[rest], f[rest], g[rest], h[rest] = run.theta, run.f, run.g, run.h
+        # an end on a minimum already certified takes its result; the others are finished
+        # once from each distinct end
+        done = np.flatnonzero(positive & (newton <= STEP_TOL) & inside(theta))
+        points = np.concatenate([theta[done], steered.theta])
+        which, first = _distinct(points / scale(points))
+        lead = first[which[done.size:]]  # each steered end's first, in points
+        new = np.unique(lead[lead >= done.size]) - done.size
+        if new.size:
+            rows = rest[new]
+            run = _finish(lambda t, r: objective(t, None if r is None else rows[r]),
+                          steered.theta[new], scale, inside, steps, descend_rest=False)
         for n, i in enumerate(rest):
-            visited[i] += steered.visited[n][1:] + run.visited[n][1:]
+            if lead[n] < done.size:
+                j = done[lead[n]]
+                theta[i], f[i], g[i], h[i] = theta[j], f[j], g[j], h[j]
+                visited[i] += steered.visited[n][1:] + [theta[j].copy()]
+            else:
+                k = int(np.searchsorted(new, lead[n] - done.size))
+                theta[i], f[i], g[i], h[i] = run.theta[k], run.f[k], run.g[k], run.h[k]
+                visited[i] += steered.visited[n][1:] + (
+                    run.visited[k][1:] if new[k] == n else [run.theta[k].copy()])
     elif rest.size:
         run = descend(lambda t: objective(t, None), theta[rest], scale, inside)
         theta[rest], f[rest], g[rest], h[rest] = run.theta, run.f, run.g, run.h
@@ -292,4 +342,14 @@ def fit_gaussian_mv(p, direction: str = "reverse", init: MvNormal | None = None,
     optima = [_fit("reverse", run, i, starts[i], c, d, diagonal) for i, _ in kept]
     if not optima[0].is_minimum:
         return optima[0]
+    # a start left uncertified (its rule cut by a node budget, or its descent unfinished) below
+    # the best certified optimum: the best is not known — that start is the answer, not
+    # certified, and the certified optima are listed with it
+    top = optima[0].kl
+    lower = [(f.kl, i) for i, f in enumerate(fits)
+             if not f.is_minimum and f.kl < top - 1e-9 * (1.0 + top)]
+    if lower:
+        i = min(lower)[1]
+        return replace(_fit("reverse", run, i, starts[i], c, d, diagonal),
+                       local_optima=tuple(optima))
     return replace(optima[0], local_optima=tuple(optima))

@@ -125,7 +125,7 @@ def _box_distance(c: np.ndarray, hw: np.ndarray, m: np.ndarray, prec: np.ndarray
 
 def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
                budget: int | None = None, tol: float = PANEL_TOL,
-               min_half_width: float = MIN_HALF_WIDTH):
+               min_half_width: float = MIN_HALF_WIDTH, spent=None):
     """``reduce``'s per-q results of the adaptive panel rule for the K 2-D Gaussians
     q_k = N(μ_k, L_k L_kᵀ), and which q's the node budget cut short: tensor Gauss–Legendre
     panels over the square |t|∞ ≤ RADIUS in q's whitened coordinates, each split in four until
@@ -140,9 +140,10 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
     ``reduce(vals, z, w, row)`` (nodes z q-whitened, weights w, q ``row``, rows contiguous)
     must be affine in the node sums (as every rule's sums are): the nodes are taken in blocks
     of ≤ ``BLOCK`` and their results added, so memory stays bounded whatever the split.  At most
-    ``budget`` nodes (default ``NODE_BUDGET``) are evaluated: a round that would exceed it is
-    not run; the panels still unsettled are then taken as they are and their q's returned as
-    cut (their result is not certified)."""
+    ``budget`` nodes (default ``NODE_BUDGET``) are evaluated: where a round would exceed it, only
+    the q's with the fewest unsettled panels that fit go on; the others' unsettled panels are
+    taken as they are and those q's returned as cut (their result is not certified).
+    ``spent`` (optional, a 1-element array): the nodes evaluated are added to it."""
     k, d = mu.shape
     budget = NODE_BUDGET if budget is None else budget
     tau, omega = _gl_square(PANEL_ORDER)
@@ -186,8 +187,11 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
         nonlocal out, base
         if not len(w):
             return
-        order = np.argsort(rows, kind="stable")
-        res = reduce(vals[order], z[order], w[order], rows[order])
+        if (rows[1:] >= rows[:-1]).all():  # the usual case: panels stay in their q's order
+            res = reduce(vals, z, w, rows)
+        else:
+            order = np.argsort(rows, kind="stable")
+            res = reduce(vals[order], z[order], w[order], rows[order])
         if base is None:
             base = reduce(vals[:0], z[:0], w[:0], rows[:0])  # the constant part
             out = [None if r is None else np.array(r, dtype=float) for r in res]
@@ -207,17 +211,29 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
     keep = heavy(c, hw)
     c, hw, own = c[keep], hw[keep], own[keep]
     total = evaluate(c, hw, own)[3]
-    spent = len(c) * m
+    used = len(c) * m
     tol = tol * np.maximum(np.bincount(own, weights=np.abs(total), minlength=k), 1.0)
     cut = np.zeros(k, dtype=bool)
     while c.size:
-        if spent + 4 * m * len(c) > budget:  # out of budget: take the unsettled panels as they are
-            cut[np.unique(own)] = True
-            for b in blocks(len(c)):
-                z, w, vals, _ = evaluate(c[b], hw[b], own[b])
-                take(z, w, vals, np.repeat(own[b], m))
-            break
-        spent += 4 * m * len(c)
+        if used + 4 * m * len(c) > budget:  # out of budget: the q's with the fewest unsettled
+            # panels that still fit go on (a q cheap to settle is not cut for a costly one
+            # evaluated with it); the others' unsettled panels are taken as they are
+            pending = np.bincount(own, minlength=k)
+            order = np.argsort(pending, kind="stable")
+            fits = np.cumsum(4 * m * pending[order]) <= budget - used
+            go_on = np.zeros(k, dtype=bool)
+            go_on[order[fits]] = True
+            stop = ~go_on[own]
+            cut[np.unique(own[stop])] = True
+            used += m * int(stop.sum())
+            for b in blocks(int(stop.sum())):
+                cs, hs, os_ = c[stop][b], hw[stop][b], own[stop][b]
+                z, w, vals, _ = evaluate(cs, hs, os_)
+                take(z, w, vals, np.repeat(os_, m))
+            c, hw, own, total = c[~stop], hw[~stop], own[~stop], total[~stop]
+            if not c.size:
+                break
+        used += 4 * m * len(c)
         nxt = []
         for b in blocks(len(c)):
             cb, hb, ob = c[b], hw[b], own[b]
@@ -245,6 +261,8 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
         total = np.concatenate([a[3] for a in nxt])
     if out is None:  # nothing accepted (cannot happen: every q has panels of mass)
         raise RuntimeError("panel_rule: no nodes")
+    if spent is not None:
+        spent[0] += used
     return out, cut
 
 
@@ -299,7 +317,7 @@ def first_level(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None) -> n
 
 
 def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
-             start=None, settled=None, cut=None, loose=False):
+             start=None, settled=None, cut=None, loose=False, budget=None, spent=None):
     """Results of ``reduce`` for the K Gaussians q_k = N(μ_k, L_k L_kᵀ) by the adaptive rule.
 
     ``values(x)`` gives per-node arrays at the nodes x (N, d); ``reduce(vals, z, w, row, rows)``
@@ -312,7 +330,8 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
     (optional array) receives the level each q settled at; ``cut`` (optional bool array) is set
     True for the q's whose panel rule ran out of its node budget (their results uncertified);
     ``loose``: the panel rule to ``LOOSE_TOL`` within ``LOOSE_BUDGET`` nodes (to steer, never
-    to certify)."""
+    to certify); ``budget`` (optional): a smaller node budget for the panel rule than its own;
+    ``spent`` (optional, a 1-element array): the panel rule's nodes are added to it."""
     k, d = mu.shape
     level = first_level(mu, chol, frames)
     if start is not None:
@@ -347,11 +366,13 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         cut[:] = False
     rows = np.flatnonzero(level >= len(LEVELS))
     if rows.size:
+        own = LOOSE_BUDGET if loose else NODE_BUDGET
         res, short = panel_rule(mu[rows], chol[rows], frames, values,
                                 lambda v, z, w, row: reduce(v, z, w, row, rows),
-                                budget=LOOSE_BUDGET if loose else NODE_BUDGET,
+                                budget=own if budget is None else min(own, budget),
                                 tol=LOOSE_TOL if loose else PANEL_TOL,
-                                min_half_width=LOOSE_MIN_HALF_WIDTH if loose else MIN_HALF_WIDTH)
+                                min_half_width=LOOSE_MIN_HALF_WIDTH if loose else MIN_HALF_WIDTH,
+                                spent=spent)
         store(rows, res)
         if cut is not None:
             cut[rows] = short

@@ -281,3 +281,39 @@ def test_reverse_fit_of_round_spikes_in_a_line_warns_nothing():
     assert sorted(round(float(o.q.mu[0])) for o in fit.local_optima) == [-9, -3, 3, 9]
     for o in fit.local_optima:
         assert o.kl == pytest.approx(math.log(4), abs=1e-9)
+
+
+# --- node budgets: what a cut costs and what it may not hide --------------------------------
+MODES_INSIDE = [(1, [0, 0], cov(10, 10, 0)), (1, [-3, 0], cov(0.2, 0.2, 0.99)),
+                (1, [3, 0], cov(0.2, 0.2, -0.99)), (1, [0, 3], cov(0.2, 0.5, 0))]
+
+
+def test_a_q_cheap_to_integrate_is_not_cut_for_a_costly_one_evaluated_with_it():
+    """Narrow modes inside a wide one: q on one narrow mode settles on the panel rule in ~50k
+    nodes, the wide q over all of them needs ~300k.  Evaluated together within 200k nodes, the
+    wide one is cut and the narrow one still settles, exact (it was cut too when the budget
+    cut every q at once)."""
+    from explorer.vi2d import pack, reverse_objective
+
+    pc = mix(MODES_INSIDE).centred[1]
+    narrow, wide = ([0, 3], cov(0.2, 0.5, 0)), ([0, 0], cov(10, 10, 0))
+    theta = np.array([pack(MvNormal(*q).shifted(mix(MODES_INSIDE).centred[0]), False)
+                      for q in (narrow, wide)])
+    cut = np.zeros(2, dtype=bool)
+    f, _, _ = reverse_objective(pc, theta, budget=200_000, cut=cut)
+    assert list(cut) == [False, True]
+    assert f[0] == pytest.approx(ref.reverse_kl(narrow, MODES_INSIDE), rel=1e-9)
+
+
+def test_a_fit_out_of_budget_is_not_certified_where_a_better_q_is_known(monkeypatch):
+    """With too few nodes to certify the optimum near the wide mode, the best certified optimum
+    left (q on a narrow mode, KL ≈ 1.378) is beaten by the wide component itself (KL 1.3563 by
+    the reference): the fit must not present it as the answer — its answer is not certified."""
+    import explorer.fit2d as fit2d
+
+    monkeypatch.setattr(fit2d, "FIT_BUDGET", 200_000)
+    fit = fit_gaussian(mix(MODES_INSIDE), "reverse", covariance="full")
+    better = ref.reverse_kl(([0, 0], cov(10, 10, 0)), MODES_INSIDE)
+    assert better < 1.37
+    assert all(o.is_minimum for o in fit.local_optima)
+    assert not fit.is_minimum or fit.kl <= better + 1e-9
