@@ -88,9 +88,9 @@ NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill", "vi-2d"
 
 from views.boot import preload_plotly  # noqa: E402 - streamlit only
 
-# first, so that the browser loads Plotly (and the first view's other code) while the server runs
-# the rest: even the page config waits, as recognising the emoji icon below loads Streamlit's
-# emoji table (~50 ms, in a server's first run)
+# first, so that the browser loads Plotly while the server runs the rest: even the page config
+# waits, as recognising the emoji icon below loads Streamlit's emoji table (~50 ms, in a server's
+# first run; the Plotly request went out ~0.1 s earlier in bench_app.py --compare)
 preload_plotly()
 # An emoji icon: Streamlit draws it as an inline data: SVG favicon.  (A ":material/…:" page icon
 # is fetched from fonts.gstatic.com on every view; the page icons below use the bundled font.)
