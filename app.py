@@ -86,12 +86,15 @@ SECTIONS = {  # the sidebar's groups of pages, all shown (expanded)
 # pages without the sidebar's 1-D target (/vi-2d has its own 2-D target builder)
 NO_TARGET = ("discrete", "heavy-tails", "rlhf", "estimators", "distill", "vi-2d")
 
+from views.boot import preload_plotly  # noqa: E402 - streamlit only
+
+# first, so that the browser loads Plotly while the server runs the rest: even the page config
+# waits, as recognising the emoji icon below loads Streamlit's emoji table (~50 ms, in a server's
+# first run; the Plotly request went out ~0.1 s earlier in bench_app.py --compare)
+preload_plotly()
 # An emoji icon: Streamlit draws it as an inline data: SVG favicon.  (A ":material/…:" page icon
 # is fetched from fonts.gstatic.com on every view; the page icons below use the bundled font.)
 st.set_page_config(page_title="KL Explorer", page_icon="⚖️", layout="wide")
-from views.boot import preload_plotly  # noqa: E402 - streamlit only
-
-preload_plotly()  # first, so that the browser loads Plotly while the imports below and the page run
 
 from views.common import as_text, get_state, link_warnings, load_state, sync_url  # noqa: E402
 from views.sidebar import render_target_builder, render_unit  # noqa: E402

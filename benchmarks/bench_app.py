@@ -25,7 +25,11 @@ heavy link (the costliest of benchmarks/bench_cost.py outside /alpha) is being c
 Streamlit process computes on about one core (the GIL), so latency grows roughly with N; README's
 deploy section says what to do about it.
 
+With ``--compare DIR`` the cold starts also alternate with another checkout's app (DIR/app.py,
+e.g. a `git worktree` of main): before and after a change, measured in the same run.
+
 Run: python benchmarks/bench_app.py [--changes 12] [--starts 3] [--cold-only] [--users 20]
+                                    [--compare DIR]
 """
 
 from __future__ import annotations
@@ -310,14 +314,18 @@ def print_cold_starts(runs: dict[str, list[dict]], n: int) -> None:
     for label, f in rows:
         print(f"{label:52s}" + "".join(f"  {cell(med(k, f))}" for k in names))
     total = {k: med(k, lambda r: r["server"] + r["first"]) for k in names}
-    app = total[names[-1]]
-    for k in names[:-1]:
-        print(f"{'cold start, app minus ' + k:52s} {app - total[k]:+8.2f}s")
+    apps = [k for k in names if k in ("compared", "app")]
+    for a in apps:
+        for k in names:
+            if k != a and (k not in apps or a == "app"):
+                print(f"{f'cold start, {a} minus {k}':52s} {total[a] - total[k]:+8.2f}s")
 
 
-def app_cold_start(tmp: Path) -> dict:
-    """Our app from `streamlit run` until both fits are drawn (server start, first view)."""
-    return cold_start(None, FITS_DRAWN.format(PEAK_OF=PEAK_OF, peak=forward_peak([-3, 3])), tmp)
+def app_cold_start(tmp: Path, script: Path | None = None) -> dict:
+    """Our app (or another checkout's, ``script``) from `streamlit run` until both fits are drawn
+    (server start, first view)."""
+    return cold_start(script, FITS_DRAWN.format(PEAK_OF=PEAK_OF, peak=forward_peak([-3, 3])),
+                      tmp)
 
 
 def main() -> None:
@@ -334,6 +342,8 @@ def main() -> None:
                     help="cold starts over an emulated network, e.g. 20,40 (default: localhost)")
     ap.add_argument("--phone", action="store_true",
                     help="cold starts in an emulated phone (Pixel 7: its user agent, 412 px)")
+    ap.add_argument("--compare", metavar="DIR", type=Path, default=None,
+                    help="also cold-start DIR/app.py (another checkout), alternating")
     args = ap.parse_args()
     global PHONE, THROTTLE
     if args.phone:
@@ -354,7 +364,10 @@ def main() -> None:
         heavy_neighbour(args.rounds)
         return
 
-    runs: dict[str, list[dict]] = {"hello": [], "hello+plot": [], "app": []}
+    runs: dict[str, list[dict]] = {"hello": [], "hello+plot": []}
+    if args.compare:
+        runs["compared"] = []
+    runs["app"] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for _ in range(args.starts):  # alternating, so that all see the same load
@@ -362,7 +375,11 @@ def main() -> None:
                 tmp, HELLO, "() => document.body.innerText.includes('world')"))
             runs["hello+plot"].append(hello_world_cold_start(
                 tmp, TRIVIAL, FITS_DRAWN.format(PEAK_OF=PEAK_OF, peak=forward_peak([-3, 3]))))
+            if args.compare:
+                runs["compared"].append(app_cold_start(tmp, args.compare.resolve() / "app.py"))
             runs["app"].append(app_cold_start(tmp))
+    if args.compare:
+        print(f"compared: {args.compare}/app.py")
     print_cold_starts(runs, args.starts)
     if args.cold_only:
         return

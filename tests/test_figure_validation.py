@@ -66,6 +66,25 @@ def test_fits_and_manual_figures_validate(fits1d, name, stacked, log_density):
                          log_density=log_density))
 
 
+@pytest.mark.parametrize("name", TARGETS_1D)
+@pytest.mark.parametrize("stacked", [False, True])
+@pytest.mark.parametrize("log_density", [False, True])
+def test_the_apps_fixed_margins_change_only_the_left_margin(fits1d, name, stacked, log_density):
+    """fixed_margins (the main page's charts): valid, and the same figure as the default but for
+    a left margin of 82 px (84 px on a log axis), wide enough for the density axis's labels and
+    title, so that Plotly need not widen it and draw the chart twice."""
+    p, qf, rev = fits1d[name]
+    others = tuple(o.q for o in rev.local_optima if o.q != rev.q)
+    for build, args in ((fits_figure, (p, qf, rev.q, others)),
+                        (manual_figure, (p, Normal(0.5, 2.0), qf, rev.q, others))):
+        default = build(*args, stacked=stacked, log_density=log_density).to_dict()
+        fixed = _valid(build(*args, stacked=stacked, log_density=log_density,
+                             fixed_margins=True)).to_dict()
+        assert fixed["layout"]["margin"].pop("l") == (84 if log_density else 82)
+        assert default["layout"]["margin"].pop("l") == 60
+        assert json.loads(pio.to_json(fixed)) == json.loads(pio.to_json(default))
+
+
 @pytest.mark.parametrize("name", ("bimodal", "heavy"))
 @pytest.mark.parametrize("stacked", [False, True])
 def test_landscape_figure_validates(fits1d, name, stacked):

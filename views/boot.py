@@ -6,6 +6,11 @@ the fits and the figures have been computed.  Asking for that very chunk at the 
 run lets the browser load it while the server computes (benchmarks/bench_app.py shows the
 breakdown).  Only streamlit is imported here, so that this goes out before numpy, plotly and the
 app's own modules are imported.
+
+Plotly alone: importing the first view's small chunks here too (select box, number input, slider,
+metric, KaTeX…: ~40 files with their dependencies) had them ready before Plotly's evaluation, but
+the server, serving them while it ran the script, delivered Plotly ~0.25 s later, and the first
+view was drawn no sooner (bench_app.py --compare, six alternating cold starts).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ others = tuple(o.q for o in optima if not same_q(o.q, q_rev))
 # visitors opening the same link, reuse them)
 show_chart(lambda stacked: cached_figure(fits_figure, key, q_fwd, q_rev, others, unit=unit,
                                          forward_reason=fwd_reason, stacked=stacked,
-                                         log_density=state.log_density),
+                                         log_density=state.log_density, fixed_margins=True),
            "fits_chart", "kl-explorer-fits")
 
 
@@ -175,7 +175,8 @@ def manual_and_download() -> None:
                "punishes a q that puts mass where p has little. The dashed curves and the markers "
                "on the right are the optima.")
     show_chart(lambda stacked: cached_figure(manual_figure, key, mq, q_fwd, q_rev, others,
-                                             stacked=stacked, log_density=state.log_density),
+                                             stacked=stacked, log_density=state.log_density,
+                                             fixed_margins=True),
                "manual_chart", "kl-explorer-manual")
 
     # --- download --------------------------------------------------------------------------------
