@@ -85,7 +85,8 @@ def _inside(d: int, diagonal: bool):
     return inside
 
 
-def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -> Descent:
+def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool,
+             budget: int | None = None) -> Descent:
     d = p.dim
     scale, inside = _units(d, diagonal), _inside(d, diagonal)
     if direction == "forward":
@@ -107,7 +108,9 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool) -
     short: dict[bytes, bool] = {}  # θ → its value ran out of the node budget
     # the panel-rule nodes this fit may still spend certifying, and steering (loose); whether a
     # value was cut for want of them
-    left = {"fine": float(FIT_BUDGET), "loose": float(LOOSE_FIT_BUDGET), "starved": False}
+    fine_budget = FIT_BUDGET if budget is None else budget
+    left = {"fine": float(fine_budget),
+            "loose": float(fine_budget * LOOSE_FIT_BUDGET / FIT_BUDGET), "starved": False}
 
     def budgeted(t, cut, kind="fine", **kw):
         used = np.zeros(1)
@@ -301,15 +304,20 @@ def _restrict(q: MvNormal, diagonal: bool) -> MvNormal:
 
 
 def fit_gaussian_mv(p, direction: str = "reverse", init: MvNormal | None = None,
-                    covariance: str = "full") -> Fit:
+                    covariance: str = "full", budget: int | None = None) -> Fit:
     """Fit N(μ, Σ) to a mixture of MvNormal components (see the module docstring).  Same
-    :class:`explorer.fitting.Fit` as in 1-D, with MvNormal q, start and path."""
+    :class:`explorer.fitting.Fit` as in 1-D, with MvNormal q, start and path.  ``budget``: the
+    panel-rule nodes a reverse fit may spend certifying (default ``FIT_BUDGET``; steering gets
+    the same share of it as ``LOOSE_FIT_BUDGET`` of ``FIT_BUDGET``) — a server's cost cap: a
+    smaller one leaves more hard targets uncertified, never a wrong certificate."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     if covariance not in COVARIANCES:
         raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
     if init is not None and not isinstance(init, MvNormal):
         raise ValueError(f"init must be an MvNormal, got {type(init).__name__}")
+    if budget is not None and not (isinstance(budget, int) and budget >= 1):
+        raise ValueError(f"budget must be a positive whole number of nodes, got {budget!r}")
     pm = as_mv_mixture(p)
     d = pm.dim
     if init is not None and init.dim != d:
@@ -322,13 +330,14 @@ def fit_gaussian_mv(p, direction: str = "reverse", init: MvNormal | None = None,
         first = MvNormal(pm.mean, pm.cov) if direction == "forward" else None
         start = _restrict(init or first, diagonal)
         theta = pack(start.shifted(c), diagonal)[None]
-        fit = _fit(direction, _descend(direction, pc, theta, diagonal), 0, start, c, d, diagonal)
+        fit = _fit(direction, _descend(direction, pc, theta, diagonal, budget), 0, start, c, d,
+                   diagonal)
         if direction == "forward" and not pc.entropy_certified:  # its KL is an estimate
             fit = replace(fit, is_minimum=False)
         return replace(fit, local_optima=(fit,) if fit.is_minimum else ())
     starts = [_restrict(s, diagonal) for s in reverse_starts(pm)]
     theta = np.array([pack(s.shifted(c), diagonal) for s in starts])
-    run = _descend("reverse", pc, theta, diagonal)
+    run = _descend("reverse", pc, theta, diagonal, budget)
     fits = [_fit("reverse", run, i, s, c, d, diagonal, with_path=False)
             for i, s in enumerate(starts)]
     kept: list[tuple[int, Fit]] = []

@@ -203,7 +203,8 @@ def _distinct(fits: list[Fit]) -> list[Fit]:
 
 
 def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
-                 alpha: float | None = None, covariance: str | None = None) -> Fit:
+                 alpha: float | None = None, covariance: str | None = None,
+                 budget: int | None = None) -> Fit:
     """Fit N(μ, σ²) to ``p`` by minimising KL(p‖q) ("forward") or KL(q‖p) ("reverse").
 
     Forward: a descent from ``init`` to the unique optimum, moment matching; without ``init``
@@ -215,14 +216,17 @@ def fit_gaussian(p, direction: str = "reverse", init: Normal | None = None,
     "alpha": Minka's D_α(p‖q) (``alpha=`` required; :mod:`explorer.alpha`), every local optimum
     as for reverse; the Fit's ``kl`` is then D_α.
     For an MvNormal target or a mixture of them, ``covariance`` ("full" or "diagonal") picks
-    q's family (:func:`explorer.fit2d.fit_gaussian_mv`).
+    q's family (:func:`explorer.fit2d.fit_gaussian_mv`); ``budget`` caps a 2-D reverse fit's
+    integration work (its nodes; beyond it the fit is not certified).
     """
     from explorer.mvnormal import is_multivariate
 
     if covariance is not None or is_multivariate(p):  # 2-D targets: explorer.fit2d
         from explorer.fit2d import fit_gaussian_mv
 
-        return fit_gaussian_mv(p, direction, init, covariance or "full")
+        return fit_gaussian_mv(p, direction, init, covariance or "full", budget)
+    if budget is not None:
+        raise ValueError("budget applies to 2-D targets only (a 1-D fit's work is bounded)")
     if direction not in DIRECTIONS and direction != "alpha":
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     if init is not None and not isinstance(init, Normal):

@@ -95,7 +95,8 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
         f, g, h = adaptive(mu, chol, frames, values, reduce, start, settled, cut, loose, budget,
                            spent)
     else:
-        (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1], cut=cut)
+        (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1], cut=cut,
+                        budget=budget)
         g = h = None
     return f, g, h
 
@@ -279,9 +280,10 @@ def kl_mv(p, q) -> float:
     return kl_mv_checked(p, q)[0]
 
 
-def kl_mv_checked(p, q) -> tuple[float, bool]:
+def kl_mv_checked(p, q, budget: int | None = None) -> tuple[float, bool]:
     """(KL(p‖q) as :func:`kl_mv`, whether its rule settled within its node budget: if not, the
-    value is an estimate and must not be shown as exact)."""
+    value is an estimate and must not be shown as exact).  ``budget``: for KL(N‖mixture), a
+    smaller node budget for the panel rule than its own (a page's cost cap)."""
     pm, qm = as_mv_mixture(p), as_mv_mixture(q)
     if pm.dim != qm.dim:
         raise ValueError(f"p and q must have one dimension, got {pm.dim} and {qm.dim}")
@@ -299,7 +301,7 @@ def kl_mv_checked(p, q) -> tuple[float, bool]:
     if isinstance(p, MvNormal):
         p0 = pc.components[0]
         theta = pack(p0, diagonal=False)[None]
-        f = reverse_objective(qc, theta, derivatives=False, cut=cut)[0][0]
+        f = reverse_objective(qc, theta, derivatives=False, cut=cut, budget=budget)[0][0]
         return max(float(f), 0.0), not cut.any()
     both = MvMixture(pc.components + qc.components)
     keep = [i for i, w in enumerate(pc.weights) if w > 0]

@@ -317,3 +317,36 @@ def test_a_fit_out_of_budget_is_not_certified_where_a_better_q_is_known(monkeypa
     assert better < 1.37
     assert all(o.is_minimum for o in fit.local_optima)
     assert not fit.is_minimum or fit.kl <= better + 1e-9
+
+
+def test_a_page_budget_caps_the_fit_and_never_certifies_a_beaten_answer():
+    """fit_gaussian(..., budget=): the page's cost cap.  Starved of nodes, the fit on NARROW
+    certifies fewer optima than with its own budget, but only true ones (each is one the full
+    fit lists, at the reference KL), and on MODES_INSIDE it never presents as certified an
+    answer that the wide component beats (reference KL)."""
+    full = fit_gaussian(mix(NARROW), "reverse", covariance="full")
+    starved = fit_gaussian(mix(NARROW), "reverse", covariance="full", budget=2_000)
+    assert len(starved.local_optima) < len(full.local_optima)
+    for o in starved.local_optima:
+        assert o.is_minimum
+        assert any(np.allclose(o.q.mean, f.q.mean, atol=1e-6) for f in full.local_optima)
+        assert o.kl == pytest.approx(ref.reverse_kl((o.q.mean, o.q.cov), NARROW), rel=1e-9)
+    better = ref.reverse_kl(([0, 0], cov(10, 10, 0)), MODES_INSIDE)
+    small = fit_gaussian(mix(MODES_INSIDE), "reverse", covariance="full", budget=200_000)
+    assert better < 1.37
+    assert all(o.is_minimum for o in small.local_optima)
+    assert not small.is_minimum or small.kl <= better + 1e-9
+
+
+@pytest.mark.parametrize("budget", [0, -5, 1.5, "many"])
+def test_a_bad_budget_is_refused_naming_the_field(budget):
+    with pytest.raises(ValueError, match="budget must be a positive whole number"):
+        fit_gaussian(mix(MODES_INSIDE), "reverse", covariance="full", budget=budget)
+
+
+def test_a_budget_for_a_1d_target_is_refused():
+    from explorer import Mixture, Normal
+
+    with pytest.raises(ValueError, match="budget applies to 2-D targets only"):
+        fit_gaussian(Mixture([Normal(0, 1)]), "reverse", budget=1000)
+
