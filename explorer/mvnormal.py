@@ -76,25 +76,6 @@ class MvNormal:
                   for a, s in zip("xy", sd, strict=True))
         return cls(mean, [[sx * sx, r * sx * sy], [r * sx * sy, sy * sy]])
 
-    @classmethod
-    def of_cholesky(cls, mean: np.ndarray, chol: np.ndarray) -> MvNormal:
-        """N(mean, L Lᵀ) for a lower-triangular L (a fit's point, built by the dozen per fit):
-        in 2-D the constructor's checks in closed form (it is called, and raises, where one is
-        not clearly met)."""
-        cov = chol @ chol.T  # exactly symmetric
-        var = np.diag(cov)
-        m = [float(v) + 0.0 for v in mean]
-        # clearly inside every bound (a point within rounding of one goes to the constructor)
-        ok = len(m) == 2 and all(abs(v) < MAX_ABS_LOCATION for v in m) and bool(
-            np.isfinite(cov).all() and ((var > MIN_SCALE**2) & (var < MAX_SCALE**2)).all())
-        # 2-D: the correlation matrix's smallest eigenvalue is 1 − |ρ|
-        if not ok or abs(cov[0, 1]) / math.sqrt(var[0] * var[1]) >= MAX_CORRELATION - 1e-9:
-            return cls(mean, cov)
-        new = object.__new__(cls)
-        object.__setattr__(new, "mean", tuple(m))
-        object.__setattr__(new, "cov", tuple(tuple(float(v) for v in r) for r in cov))
-        return new
-
     # --- derived arrays ------------------------------------------------------------------------
     @property
     def dim(self) -> int:

@@ -51,7 +51,7 @@ def pack(q: MvNormal, diagonal: bool) -> np.ndarray:
 
 def gaussian_of(theta: np.ndarray, d: int, diagonal: bool, shift=0.0) -> MvNormal:
     mu, chol = unpack(np.asarray(theta, dtype=float)[None], d, diagonal)
-    return MvNormal.of_cholesky(mu[0] + shift, chol[0])
+    return MvNormal(mu[0] + shift, chol[0] @ chol[0].T)
 
 
 def _jacobian(theta: np.ndarray, d: int, diagonal: bool):
