@@ -3,7 +3,8 @@
 A shared link is a stranger's input.  For each generated link on each page: no exception, no
 "nan" anywhere in the text, figures or tables, no Markdown/HTML from the link rendered as markup
 (an alert body always quotes the link's text escaped), and the view the link asked for where it
-was valid.  CI replays a fixed set of examples (see conftest); ``KL_FUZZ_LINKS=1000`` runs more.
+was valid.  CI replays a fixed set of examples (see conftest); ``KL_FUZZ_LINKS=1000`` runs more
+(with ``--timeout=3600``: pyproject.toml's 300 s timeout is per test, and this is one test).
 """
 
 from __future__ import annotations
