@@ -13,12 +13,15 @@ against the optimum's true KL: the closed form on the Gaussian target (−½ log
 full), else KL(q*‖p) at our certified optimum by the independent nested-quad reference of
 tests/reference2d.py. Prints figures; not a test.
 
-``--page``: wall time in a real browser, from a key press until the page shows the result, median
-of N: dragging "your q" one slider step (new ELBO and KL, no fit), changing a component's mean (all
-four fits afresh), and — the baseline, in the same run — toggling the unit (a rerun that computes
-nothing new: Streamlit's own floor; the drag reruns only the page's ELBO section, a fragment, so
-it may come in under it).  Then the split of a mean change: the page's server-side
-parts (fits, KL values, figures) replayed in-process for the same targets, and the rest.
+``--page``: wall time in a real browser, from a key press, median of N: dragging "your q" one
+slider step (new ELBO and KL, no fit), changing a component's mean (all four fits afresh), and — the
+baseline, in the same run — toggling the unit (a rerun that computes nothing new: Streamlit's own
+floor; the drag reruns only the page's ELBO section, a fragment, so it may come in under it).  Two
+end points: "shown", when the new numbers are on screen (polled every frame), and "settled", when
+the page has also drawn the new charts (a mean change mounts both panels anew) and nothing is
+left queued (requestIdleCallback) — Plotly may still be drawing when the numbers show.  Then the
+split of a settled mean change: the page's server-side parts (fits, KL values, figures) replayed
+in-process for the same targets, and the rest.
 """
 
 from __future__ import annotations
@@ -93,11 +96,25 @@ def page_redraw(changes: int) -> None:
     from browser_support import launch_chromium, streamlit_server, wait_for_app_idle
     from playwright.sync_api import sync_playwright
 
-    def timed(action, done) -> float:
-        t0 = time.perf_counter()
+    # the fits' charts (keys vi2d_*) now: Streamlit mounts a new plot element for a new figure;
+    # whether it has mounted new ones since and Plotly has drawn them
+    charts = "[...document.querySelectorAll('[class*=\"st-key-vi2d_\"] .js-plotly-plot')]"
+    mark = f"() => {charts}.forEach(g => {{ g.__old = true; }})"
+    drawn = f"() => {charts}.length > 0 && {charts}.every(g => !g.__old && g._fullLayout)"
+    idle = "() => new Promise(r => requestIdleCallback(() => r(performance.now())))"
+
+    def timed(page, action, done, new_charts: bool) -> tuple[float, float]:
+        """(shown, settled): until ``done`` holds (polled every frame), and until the charts
+        are drawn and the page is idle (nothing left queued: Plotly's drawing included)."""
+        page.evaluate(mark)
+        t0 = page.evaluate("() => performance.now()")
+        w0 = time.perf_counter()
         action()
         done()
-        return time.perf_counter() - t0
+        shown = time.perf_counter() - w0
+        if new_charts:
+            page.wait_for_function(drawn, timeout=60_000)
+        return shown, (page.evaluate(idle) - t0) / 1e3
 
     your_q = "() => (document.body.innerText.match(/your q: ELBO = [^,]*/) || [''])[0]"
     metrics = ("() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
@@ -118,8 +135,8 @@ def page_redraw(changes: int) -> None:
         for _ in range(changes):
             old = page.evaluate(your_q)
             out["drag your q one step (no fit)"].append(timed(
-                lambda: thumb.press("ArrowRight"), lambda old=old: page.wait_for_function(
-                    f"() => ({your_q})() !== {old!r}", timeout=60_000)))
+                page, lambda: thumb.press("ArrowRight"), lambda old=old: page.wait_for_function(
+                    f"() => ({your_q})() !== {old!r}", timeout=60_000), False))
             wait_for_app_idle(page)
         page.locator("summary").filter(has_text="2-D target p").first.click()
         box = page.locator(".st-key-v2_c0_1 input")
@@ -130,32 +147,37 @@ def page_redraw(changes: int) -> None:
                 box.fill(f"{-2.0 + 0.05 * (i + 1):g}")
                 box.press("Enter")
             out["change a component's mean (4 fits)"].append(timed(
-                change, lambda old=old: page.wait_for_function(
-                    f"() => ({metrics})() !== {old!r}", timeout=120_000)))
+                page, change, lambda old=old: page.wait_for_function(
+                    f"() => ({metrics})() !== {old!r}", timeout=120_000), True))
             wait_for_app_idle(page)
         unit = page.locator(".st-key-unit")
         for i in range(changes):
             label = "bits" if i % 2 == 0 else "nats"
             out["baseline: unit toggle (Streamlit's floor)"].append(timed(
-                lambda label=label: unit.get_by_text(label, exact=True).click(),
+                page, lambda label=label: unit.get_by_text(label, exact=True).click(),
                 lambda label=label: page.wait_for_function(
                     "(u) => document.body.innerText.includes('KL(p‖q), ' + u)", arg=label,
-                    timeout=60_000)))
+                    timeout=60_000), False))
             wait_for_app_idle(page)
         browser.close()
-    floor = statistics.median(out["baseline: unit toggle (Streamlit's floor)"])
+    floors = [statistics.median(x[k] for x in out["baseline: unit toggle (Streamlit's floor)"])
+              for k in (0, 1)]
+    print(f"{'':45} {'shown':>8} {'':17} {'settled':>8}")
     for name, xs in out.items():
-        m = statistics.median(xs)
-        print(f"{name:45} {1e3 * m:8.0f} ms   floor + {1e3 * (m - floor):6.0f} ms")
-    mean_change_split(changes, statistics.median(out["change a component's mean (4 fits)"]))
+        m = [statistics.median(x[k] for x in xs) for k in (0, 1)]
+        print(f"{name:45} " + "   ".join(f"{1e3 * v:5.0f} ms (floor + {1e3 * (v - f):4.0f})"
+                                          for v, f in zip(m, floors, strict=True)))
+    mean_change_split(changes, statistics.median(
+        x[1] for x in out["change a component's mean (4 fits)"]))
 
 
 def mean_change_split(changes: int, wall: float) -> None:
     """Where a mean change's time goes: the page's server-side work for the same targets,
     replayed here uncached (CPU time, median) — the four fits, the KL values shown (both
     directions of the two fits of the chosen family, and KL(q‖p) of your q for the ELBO), p's
-    contour grid and both layouts of the figure with their JSON (what st.plotly_chart sends) —
-    and the rest of the browser's wall time: Streamlit's rerun, transport, drawing."""
+    contour grid and both panels' figures with their JSON (what st.plotly_chart sends) — and
+    the rest of the browser's wall time until the page settles: Streamlit's rerun, transport,
+    drawing."""
     import plotly.io as pio
 
     from views.cached import vi2d_chart, vi2d_fits, vi2d_grid, vi2d_kl
@@ -183,16 +205,16 @@ def mean_change_split(changes: int, wall: float) -> None:
         vi2d_grid.cache_clear()
         fq = tuple((f, fit.q) for f, fit in fits["forward"].items())
         rq = tuple((f, fit.q) for f, (fit, _) in fits["reverse"].items())
-        for stacked in (False, True):
-            fig = vi2d_chart.__wrapped__(key, fq, rq, "full", tuple(o.q for o in optima),
-                                         ("Forward KL(p‖q)", "Reverse KL(q‖p)"), stacked)
+        for fig in (vi2d_chart.__wrapped__(key, "forward", fq, "full", ()),
+                    vi2d_chart.__wrapped__(key, "reverse", rq, "full",
+                                           tuple(o.q for o in optima))):
             pio.to_json(fig, validate=False)
         t3 = time.process_time()
         for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             parts[name].append(dt)
     med = {name: statistics.median(xs) for name, xs in parts.items()}
     rest = wall - sum(med.values())
-    print("  split of a mean change (server parts replayed in-process, CPU median): "
+    print("  split of a mean change, settled (server parts replayed in-process, CPU median): "
           + ", ".join(f"{name} {1e3 * v:.0f} ms" for name, v in med.items())
           + f"; Streamlit + transport + browser (the rest of the wall time) {1e3 * rest:.0f} ms")
 

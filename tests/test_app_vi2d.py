@@ -39,7 +39,7 @@ def test_correlated_gaussian_mean_field_shows_closed_form_kls_and_variances():
     other = 0.5 * (2 / (1 - RHO**2) - 2 + math.log(1 - RHO**2))
     assert metric_values(at) == [fmt_num(MEAN_FIELD_KL), fmt_num(other), fmt_num(other),
                                  fmt_num(MEAN_FIELD_KL)]
-    table = at.dataframe[0].value  # the variance table (the reverse optima: a static table)
+    table = at.table[1].value  # the variance table (both are static; the optima's comes first)
     sds = dict(zip(table[""], table["sd x"], strict=True))
     assert sds["target p (marginal)"] == "1"
     assert sds["forward q (diagonal)"] == "1"

@@ -174,7 +174,10 @@ CHART_KEYS = {"": "fits_chart", "penalty": "penalty_chart", "landscape": "landsc
               "heavy-tails": "tails_chart", "rlhf": "rlhf_chart",
               "estimators": "estimators_chart", "distill": "distill_chart",
                "alpha": "alpha_chart", "sweep": "sweep_chart", "drift": "drift_chart",
-               "vi-2d": "vi2d_chart"}
+               "vi-2d": "vi2d_reverse"}
+# pages whose panels are separate charts in st.columns, which Streamlit stacks at ≤ 640 px: no
+# hidden twin, every chart shown at every width
+COLUMN_CHARTS = {"vi-2d": ("vi2d_forward", "vi2d_reverse")}
 # Every text box Plotly draws outside the traces: subplot titles and notes, legends, colour bars,
 # axis titles.  None may overlap another in a chart that is shown.
 OVERLAPS_JS = """() => {
@@ -216,16 +219,23 @@ def test_every_page_is_readable_at_phone_and_desktop_width(server, browser, path
                                             else 1000}, color_scheme=scheme)
     pg = context.new_page()
     try:
-        key = CHART_KEYS[path] + ("_stacked" if width < 640 else "")
+        key = CHART_KEYS[path] + ("_stacked" if width < 640 and path not in COLUMN_CHARTS
+                                  else "")
         pg.goto(f"{server}/{path}")
         pg.wait_for_selector(f".st-key-{key} .js-plotly-plot", timeout=60_000)
         wait_for_app_idle(pg)
         pg.wait_for_timeout(500)
         assert_clean(pg)
-        # exactly one of the two layouts is shown: stacked on phones, side by side on desktop
-        other = CHART_KEYS[path] + ("" if width < 640 else "_stacked")
-        assert pg.locator(f".st-key-{key}").first.is_visible()
-        assert not pg.locator(f".st-key-{other}").first.is_visible()
+        if path in COLUMN_CHARTS:  # side by side on desktop, one above the other on phones
+            a, b = (pg.locator(f".st-key-{k} .js-plotly-plot").first.bounding_box()
+                    for k in COLUMN_CHARTS[path])
+            assert (b["y"] >= a["y"] + a["height"] - 1 if width < 640
+                    else b["x"] >= a["x"] + a["width"] - 1 and abs(b["y"] - a["y"]) < 1)
+            assert max(a["x"] + a["width"], b["x"] + b["width"]) <= width
+        else:  # exactly one of the two layouts is shown: stacked on phones, side by side else
+            other = CHART_KEYS[path] + ("" if width < 640 else "_stacked")
+            assert pg.locator(f".st-key-{key}").first.is_visible()
+            assert not pg.locator(f".st-key-{other}").first.is_visible()
         assert pg.evaluate(OVERLAPS_JS) == []
         assert pg.evaluate(CUT_JS) == []
         SCREENSHOTS.mkdir(exist_ok=True)
@@ -315,11 +325,14 @@ def test_estimators_table_fits_a_phone(server, browser):
 
 
 def test_vi2d_page_draws_both_panels_with_ellipses_and_kl_values(server, page):
-    open_app(page, f"{server}/vi-2d?vf=diag", chart_key="vi2d_chart")
+    open_app(page, f"{server}/vi-2d?vf=diag", chart_key="vi2d_reverse")
     assert_clean(page)
-    names = " ".join(t["name"] for t in chart_traces(page, "vi2d_chart"))
-    assert "forward fit, mean-field q" in names and "reverse fit, mean-field q" in names
-    assert "reverse, full-covariance q (dashed)" in names and "target p" in names
+    forward = " ".join(t["name"] for t in chart_traces(page, "vi2d_forward"))
+    reverse = " ".join(t["name"] for t in chart_traces(page, "vi2d_reverse"))
+    assert "forward fit, mean-field q" in forward and "target p" in forward
+    assert "forward, full-covariance q (dashed)" in forward
+    assert "reverse fit, mean-field q" in reverse and "target p" in reverse
+    assert "reverse, full-covariance q (dashed)" in reverse
     # two separated modes, mean-field: forward KL(p‖q) = 1.02, reverse KL(q‖p) = 0.7166
     values = metric_values(page)
     assert "1.02" in values and "0.7166" in values
@@ -340,7 +353,7 @@ def test_vi2d_your_q_updates_the_elbo_and_the_link_and_clears_the_link_warning(s
     follow it; and a broken link's warning goes once the view is no longer the link's, as it
     does after any other edit."""
     your_q = "() => (document.body.innerText.match(/your q: ELBO = [^\\n]*/) || [''])[0]"
-    open_app(page, f"{server}/vi-2d?vz=2", chart_key="vi2d_chart")
+    open_app(page, f"{server}/vi-2d?vz=2", chart_key="vi2d_reverse")
     before = page.evaluate(your_q)
     assert before.endswith("= 2 = log Z")
     _press_your_q(page)
@@ -354,7 +367,7 @@ def test_vi2d_your_q_updates_the_elbo_and_the_link_and_clears_the_link_warning(s
     assert after != before and after.endswith("= 2 = log Z")
     assert_clean(page)
 
-    open_app(page, f"{server}/vi-2d?vz=1e999", chart_key="vi2d_chart")
+    open_app(page, f"{server}/vi-2d?vz=1e999", chart_key="vi2d_reverse")
     alerts = '[data-testid="stAlert"]'
     assert "Ignored vz=" in " ".join(page.locator(alerts).all_inner_texts())
     _press_your_q(page)

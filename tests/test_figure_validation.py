@@ -16,7 +16,14 @@ from explorer import Mixture, MvNormal
 from explorer.distributions import Normal
 from explorer.figures.fits import fits_figure, manual_figure
 from explorer.figures.landscape import landscape_figure
-from explorer.figures.vi2d import elbo_figure, vi2d_figure
+from explorer.figures.vi2d import (
+    FINE_N,
+    GRID_N,
+    density_grid,
+    elbo_figure,
+    ellipse,
+    vi2d_figure,
+)
 from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.landscape import kl_landscape
 from explorer.presets import PRESETS, mixture
@@ -96,16 +103,16 @@ def test_landscape_figure_validates(fits1d, name, stacked):
 
 
 @pytest.mark.parametrize("name", TARGETS_2D)
-@pytest.mark.parametrize("stacked", [False, True])
-def test_vi2d_and_elbo_figures_validate(name, stacked):
+@pytest.mark.parametrize("family", ["full", "diagonal"])
+def test_vi2d_and_elbo_figures_validate(name, family):
     comps = TARGETS_2D[name]
     p = Mixture([MvNormal.from_sd(c[1:3], c[3:5], c[5]) for c in comps],
                 weights=[c[0] for c in comps])
     fwd = {f: fit_gaussian(p, "forward", covariance=f).q for f in ("full", "diagonal")}
     rev = fit_gaussian(p, "reverse", covariance="full")
     rq = {"full": rev.q, "diagonal": fit_gaussian(p, "reverse", covariance="diagonal").q}
-    _valid(vi2d_figure(p, fwd, rq, "full", [o.q for o in rev.local_optima],
-                       ("Forward", "Reverse"), stacked))
+    _valid(vi2d_figure(p, "forward", fwd, family))
+    _valid(vi2d_figure(p, "reverse", rq, family, [o.q for o in rev.local_optima]))
     _valid(elbo_figure([("reverse fit", -0.5, 0.5), ("your q", -1.0, 1.0)], 0.0, "bits"))
 
 
@@ -152,3 +159,50 @@ def test_panel_grid_copies_what_make_subplots_makes(args, kwargs, stacked):
             got.add_scatter(x=[0], y=[1], **where, **extra)
             want.add_scatter(x=[0], y=[1], **where, **extra)
         assert got.to_dict() == want.to_dict()
+
+
+def test_vi2d_panel_draws_few_traces_and_every_optimum():
+    """One panel per chart: p's contours, one trace per Gaussian (its 1σ and 2σ ellipses, a gap
+    between them), one for all the means — the page mounts and draws both panels anew on every
+    change of the target, so traces are kept few; every other reverse optimum is drawn."""
+    comps = TARGETS_2D["three"]
+    p = Mixture([MvNormal.from_sd(c[1:3], c[3:5], c[5]) for c in comps],
+                weights=[c[0] for c in comps])
+    qs = {"full": MvNormal.from_sd((0, 0), (1, 2), 0.3), "diagonal": MvNormal.from_sd((1, 0),
+                                                                                      (1, 1), 0)}
+    optima = [MvNormal.from_sd(c[1:3], c[3:5], c[5]) for c in comps]
+    fig = vi2d_figure(p, "reverse", qs, "full", optima)
+    kinds = [(t.type, t.name) for t in fig.data]
+    assert kinds == [("contour", "target p"), ("scatter", "other reverse optima"),
+                     ("scatter", "other reverse optima"),
+                     ("scatter", "reverse, mean-field q (dashed)"),
+                     ("scatter", "reverse fit, full-covariance q"), ("scatter", "means")]
+    x = list(fig.data[4].x)
+    assert len(x) == 2 * 121 + 1 and x.index(None) == 121  # 1σ, a gap, 2σ
+    one_sigma = np.array(x[:121])
+    np.testing.assert_allclose(one_sigma, ellipse(qs["full"], 1.0)[0], atol=1e-4)
+    np.testing.assert_allclose(fig.data[-1].x, [o.mean[0] for o in optima[1:]]
+                               + [qs["diagonal"].mean[0], qs["full"].mean[0]])
+    assert fig.data[0].showlegend  # p has its legend entry (a contour's default: none)
+    assert [t.showlegend for t in fig.data[1:3]] == [True, False]  # one for all other optima
+    forward = vi2d_figure(p, "forward", qs, "diagonal", optima)
+    assert [t.name for t in forward.data][1:] == ["forward, full-covariance q (dashed)",
+                                                 "forward fit, mean-field q", "means"]
+    with pytest.raises(ValueError):
+        vi2d_figure(p, "sideways", qs, "full")
+
+
+def test_vi2d_density_grid_resolves_a_narrow_component():
+    """A component far narrower than the uniform grid's step gets grid lines across it, so its
+    contours show: the grid's highest density is that of its peak (within 2 %); wide ones get
+    the uniform grid only."""
+    wide = Mixture([MvNormal.from_sd((0, 0), (1, 1), 0.5)], weights=[1.0])
+    xs, ys, dens = density_grid(wide)
+    assert len(xs) == len(ys) == GRID_N and dens.shape == (GRID_N, GRID_N)
+    spike = MvNormal.from_sd((1.234, -2.345), (0.05, 0.05), 0.0)
+    p = Mixture([MvNormal.from_sd((0, 0), (4, 4), 0.0), spike], weights=[0.5, 0.5])
+    xs, ys, dens = density_grid(p)
+    assert np.all(np.diff(xs) > 0) and np.all(np.diff(ys) > 0)
+    assert len(xs) == len(ys) == GRID_N + FINE_N
+    peak = float(p.pdf(np.array(spike.mean)))
+    assert dens.max() == pytest.approx(peak, rel=0.02)

@@ -128,7 +128,7 @@ def vi2d_kl(key: tuple, q, reverse: bool) -> tuple[float, bool]:
 
 @shared_cache(16)
 def vi2d_grid(key: tuple):
-    """p's contour grid (xs, ys, density; read-only) for the target ``key``: ~0.14 MB each."""
+    """p's contour grid (xs, ys, density; read-only) for the target ``key``: ~30–80 KB each."""
     from explorer.figures.vi2d import density_grid
 
     grid = density_grid(mixture2d(key))
@@ -138,14 +138,11 @@ def vi2d_grid(key: tuple):
 
 
 @shared_cache(16)
-def vi2d_chart(key: tuple, forward: tuple, reverse: tuple, family: str, optima: tuple,
-               titles: tuple, stacked: bool):
-    """The forward/reverse panels of /vi-2d (explorer.figures.vi2d_figure), compacted; the
-    fits as ((family, MvNormal), …) pairs.  Each holds two copies of p's contour grid (~0.2–0.3
-    MB; more where the density underflows float32 and stays float64): 16 entries, the two
-    layouts of 8 views, hold ~7 MB when full, with the grid cache (tracemalloc, float64
-    grids)."""
+def vi2d_chart(key: tuple, side: str, fits: tuple, family: str, optima: tuple):
+    """One panel of /vi-2d (explorer.figures.vi2d_figure: the forward or reverse ``side``),
+    compacted; the fits as ((family, MvNormal), …) pairs.  Each holds a copy of p's contour
+    grid (~15 KB; more where the density underflows float32 and stays float64)."""
     from explorer.figures.vi2d import vi2d_figure
 
-    return compact(vi2d_figure(mixture2d(key), dict(forward), dict(reverse), family,
-                               list(optima), titles, stacked, grid=vi2d_grid(key)))
+    return compact(vi2d_figure(mixture2d(key), side, dict(fits), family, list(optima),
+                               grid=vi2d_grid(key)))

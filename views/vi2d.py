@@ -12,7 +12,7 @@ from explorer.figures import fmt_kl, fmt_num
 from explorer.figures.vi2d import elbo_figure
 from explorer.mvnormal import MvNormal
 from views.cached import mixture2d, vi2d_chart, vi2d_fits, vi2d_kl
-from views.charts import show_chart
+from views.charts import plot_config
 from views.common import errors, get_state, link_warnings, seed, set_state, show_error, sync_url
 from views.state.vi2d import (
     FIELDS,
@@ -213,13 +213,16 @@ kl = {}
 for name, q in (("forward", fwd.q), ("reverse", rev.q)):
     (a, ok_a), (b, ok_b) = vi2d_kl(key, q, False), vi2d_kl(key, q, True)
     kl[name] = (a, b, ok_a and ok_b)
-# both layouts are cached on these plain values: a rerun that changes none of them (the unit,
-# your q, log Z) reuses them, and so does every session opening the same view
-show_chart(lambda stacked: vi2d_chart(key, fwd_q, rev_q, fam, tuple(o.q for o in optima),
-                                      ("Forward KL(p‖q)", "Reverse KL(q‖p)"), stacked),
-           "vi2d_chart", "kl-explorer-vi-2d")
+# the two panels, each its own chart over its fit's numbers in a column: Streamlit stacks the
+# columns on a narrow screen, so one chart of each reads at any width and none is sent hidden.
+# Both are cached on these plain values: a rerun that changes none of them (the unit, your q,
+# log Z) reuses them, and so does every session opening the same view
 left, right = st.columns(2)
 for where, name, fit in ((left, "Forward", fwd), (right, "Reverse", rev)):
+    side = name.lower()
+    chart = (vi2d_chart(key, side, fwd_q, fam, ()) if side == "forward"
+             else vi2d_chart(key, side, rev_q, fam, tuple(o.q for o in optima)))
+    where.plotly_chart(chart, key=f"vi2d_{side}", config=plot_config(f"kl-explorer-vi-2d-{side}"))
     q = fit.q
     where.markdown(f"**{name} fit, {FAMILY_LABELS[fam].lower()}**")
     where.text(_q_text(q) + "\nΣ = [[" + ", ".join(fmt_num(v) for v in q.cov[0]) + "], ["
@@ -251,9 +254,10 @@ st.table([{"No.": n, "μ (x, y)": f"({fmt_num(o.q.mean[0])}, {fmt_num(o.q.mean[1
 
 st.subheader("The variance story")
 psd = np.sqrt(np.diag(p.cov))
-st.dataframe([{"": name, "sd x": fmt_num(sx), "sd y": fmt_num(sy)} for name, (sx, sy) in (
+# static tables, like the optima's: Streamlit redraws an interactive dataframe on every rerun
+st.table([{"": name, "sd x": fmt_num(sx), "sd y": fmt_num(sy)} for name, (sx, sy) in (
     ("target p (marginal)", psd), (f"forward q ({fam})", _sd_rho(fwd.q)[:2]),
-    (f"reverse q ({fam})", _sd_rho(rev.q)[:2]))], hide_index=True, key="v2_variance")
+    (f"reverse q ({fam})", _sd_rho(rev.q)[:2]))], hide_index=True)
 ratio = min(_sd_rho(rev.q)[:2][k] / psd[k] for k in range(2))
 st.markdown(f"The reverse fit's smallest sd is **{fmt_num(100 * ratio)} %** of p's marginal sd "
             "on that axis: reverse KL with a "

@@ -1,5 +1,9 @@
-"""The /vi-2d page's figures: forward and reverse fits as 1σ/2σ ellipses over p's filled contours,
-and the ELBO decomposition log Z = ELBO + KL(q‖p) as stacked bars."""
+"""The /vi-2d page's figures: one panel per side — forward or reverse fits as 1σ/2σ ellipses over
+p's filled contours — and the ELBO decomposition log Z = ELBO + KL(q‖p) as stacked bars.
+
+The page redraws both panels on every change of the target (Streamlit mounts a new chart and
+Plotly draws it twice), so a panel is kept to few traces: each Gaussian's two ellipses are one
+trace, the centres of all of them one more."""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ from explorer import style
 from explorer.figures.base import Panels, _merge, finish, legend_below
 from explorer.mvnormal import MvNormal
 
-GRID_N = 120  # contour grid of p, per axis
+GRID_N = 60  # p's contour grid per axis, uniform; narrow components get finer rows near them
+FINE_N = 13  # grid lines across a narrow component's ±3σ
+TITLES = {"forward": "Forward KL(p‖q)", "reverse": "Reverse KL(q‖p)"}
+NAMES = {"full": "full-covariance q", "diagonal": "mean-field q"}
 
 
 def ellipse(q: MvNormal, k: float, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
@@ -29,63 +36,83 @@ def view_box(p) -> tuple[tuple[float, float], tuple[float, float]]:
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
 
 
-def _gaussian_traces(pn: Panels, q: MvNormal, colour: str, name: str, dash: str, i: int,
-                     legend: bool, width: float = 2.5):
-    for k in (1.0, 2.0):
-        x, y = ellipse(q, k)
-        pn.add({"type": "scatter", "x": x, "y": y, "mode": "lines", "name": name,
-                "line": {"color": colour, "dash": dash,
-                         "width": width if k == 1 else width * 0.6},
-                "legendgroup": name, "showlegend": legend and k == 1,
-                "hovertemplate": f"{name}<extra>{k:g}σ</extra>"}, i)
-    pn.add({"type": "scatter", "x": [q.mean[0]], "y": [q.mean[1]], "mode": "markers",
-            "name": name, "marker": {"color": colour, "size": 8, "symbol": "x"},
-            "legendgroup": name, "showlegend": False, "hoverinfo": "skip"}, i)
+def _axis_grid(lo: float, hi: float, centres, sds, n: int) -> np.ndarray:
+    """``n`` uniform points over [lo, hi], and :data:`FINE_N` more across ±3σ of every
+    component narrower than 2 of those steps, which the uniform ones would miss."""
+    xs = [np.linspace(lo, hi, n)]
+    step = (hi - lo) / (n - 1)
+    for m, sd in zip(centres, sds, strict=True):
+        if 6.0 * sd < 2.0 * step:
+            xs.append(np.clip(m + sd * np.linspace(-3.0, 3.0, FINE_N), lo, hi))
+    return np.unique(np.concatenate(xs))
 
 
 def density_grid(p, n: int = GRID_N) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(xs, ys, density) of p on an n×n grid over :func:`view_box` — the contour background,
-    one evaluation per target (the page caches it; both panels and layouts share it)."""
+    """(xs, ys, density) of p on a grid over :func:`view_box` (:func:`_axis_grid` per axis) —
+    the contour background, one evaluation per target (the page caches it; both panels share
+    it)."""
     (x0, x1), (y0, y1) = view_box(p)
-    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    mus = np.array([c.mu for c in p.components])
+    sds = np.array([c.sds for c in p.components])
+    xs = _axis_grid(x0, x1, mus[:, 0], sds[:, 0], n)
+    ys = _axis_grid(y0, y1, mus[:, 1], sds[:, 1], n)
     gx, gy = np.meshgrid(xs, ys)
     return xs, ys, p.pdf(np.stack([gx, gy], axis=-1))
 
 
-def vi2d_figure(p, forward: dict, reverse: dict, family: str, optima=(), titles=("", ""),
-                stacked: bool = False, grid=None) -> go.Figure:
-    """Two panels over p's filled contours: forward (left) and reverse (right) fits;
-    ``forward``/``reverse`` map family ("full"/"diagonal") to the fitted MvNormal (or None).
-    The chosen ``family`` is drawn solid, the other dashed; every reverse local optimum of the
-    chosen family (``optima``) is drawn thin.  ``grid``: p's :func:`density_grid`, if the
-    caller has it already."""
+def _gaussian(pn: Panels, q: MvNormal, colour: str, name: str, dash: str, legend: bool,
+              width: float) -> None:
+    """q's 1σ and 2σ ellipses as one trace, a gap (None: no NaN in a chart's data) between
+    them; coordinates to 1e-4, far below a pixel, as a short JSON list."""
+    (x1, y1), (x2, y2) = ellipse(q, 1.0), ellipse(q, 2.0)
+    pn.add({"type": "scatter", "x": [*np.round(x1, 4).tolist(), None, *np.round(x2, 4).tolist()],
+            "y": [*np.round(y1, 4).tolist(), None, *np.round(y2, 4).tolist()],
+            "mode": "lines", "name": name,
+            "line": {"color": colour, "dash": dash, "width": width}, "legendgroup": name,
+            "showlegend": legend, "hovertemplate": f"{name}: 1σ and 2σ<extra></extra>"}, 1)
+
+
+def vi2d_figure(p, side: str, fits: dict, family: str, optima=(), grid=None) -> go.Figure:
+    """One panel over p's filled contours: the ``side`` ("forward" or "reverse") fits,
+    ``fits`` mapping family ("full"/"diagonal") to the fitted MvNormal (or None).  The chosen
+    ``family`` is drawn solid, the other dashed; every other reverse local optimum of the
+    chosen family (``optima``, the best first) is drawn dotted; an × marks each mean.
+    ``grid``: p's :func:`density_grid`, if the caller has it already."""
+    if side not in TITLES:
+        raise ValueError(f"side must be 'forward' or 'reverse', got {side!r}")
     xs, ys, dens = density_grid(p) if grid is None else grid
     (x0, x1), (y0, y1) = (float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1]))
-    pn = Panels(2, stacked, list(titles), h_spacing=0.08, panel_px=380)
+    # one panel "stacked": the legend gets a row per entry, which fits a column of any width
+    pn = Panels(1, True, [TITLES[side]], panel_px=400)
+    pn.add({"type": "contour", "x": xs, "y": ys, "z": dens, "ncontours": 14,
+            "showscale": False,
+            "colorscale": [[0, "rgba(0,114,178,0)"], [1, style.rgba(style.TARGET, 0.85)]],
+            "line": {"width": 0.5, "color": style.rgba(style.TARGET, 0.6)},
+            "name": "target p", "showlegend": True,  # a contour's default is no entry
+            "hovertemplate": "p = %{z:.3g}<extra></extra>"}, 1)
+    colour = style.FORWARD if side == "forward" else style.REVERSE
     other = "diagonal" if family == "full" else "full"
-    names = {"full": "full-covariance q", "diagonal": "mean-field q"}
-    for i, (fits, colour) in enumerate(((forward, style.FORWARD), (reverse, style.REVERSE)),
-                                       start=1):
-        pn.add({"type": "contour", "x": xs, "y": ys, "z": dens, "ncontours": 14,
-                "showscale": False,
-                "colorscale": [[0, "rgba(0,114,178,0)"], [1, style.rgba(style.TARGET, 0.85)]],
-                "line": {"width": 0.5, "color": style.rgba(style.TARGET, 0.6)},
-                "name": "target p", "showlegend": i == 1,
-                "hovertemplate": "p = %{z:.3g}<extra></extra>"}, i)
-        if i == 2:
-            for o in optima[1:]:
-                _gaussian_traces(pn, o, style.OTHER, "other reverse optima", "dot", i,
-                                 legend=o is optima[1], width=1.5)
-        if fits.get(other) is not None:
-            side = "forward" if i == 1 else "reverse"
-            _gaussian_traces(pn, fits[other], colour, f"{side}, {names[other]} (dashed)",
-                             "dash", i, legend=True, width=1.5)
-        if fits.get(family) is not None:
-            label = ("forward" if i == 1 else "reverse") + f" fit, {names[family]}"
-            _gaussian_traces(pn, fits[family], colour, label, "solid", i, legend=True)
-        pn.xaxis(i, range=[x0, x1], title={"text": "x"})
-        pn.yaxis(i, range=[y0, y1], title={"text": "y"})
-    return finish(pn, height=420, hovermode="closest")
+    drawn = []  # (q, colour, name) of every ellipse pair, for the centres
+    if side == "reverse":
+        for o in optima[1:]:
+            _gaussian(pn, o, style.OTHER, "other reverse optima", "dot", o is optima[1], 1.2)
+            drawn.append((o, style.OTHER, "another reverse optimum"))
+    for fam, dash, width, label in ((other, "dash", 1.4, f"{side}, {NAMES[other]} (dashed)"),
+                                    (family, "solid", 2.2, f"{side} fit, {NAMES[family]}")):
+        if fits.get(fam) is not None:
+            _gaussian(pn, fits[fam], colour, label, dash, True, width)
+            drawn.append((fits[fam], colour, f"{side} fit, {NAMES[fam]}"))
+    if drawn:
+        pn.add({"type": "scatter", "x": [q.mean[0] for q, _, _ in drawn],
+                "y": [q.mean[1] for q, _, _ in drawn], "mode": "markers",
+                "marker": {"color": [c for _, c, _ in drawn], "size": 8, "symbol": "x"},
+                "text": [n for _, _, n in drawn], "name": "means", "showlegend": False,
+                "hovertemplate": "%{text}: mean (%{x:.3g}, %{y:.3g})<extra></extra>"}, 1)
+    # automargin off: the margins have room for the tick labels and titles, and Plotly's
+    # automargin (Streamlit's theme turns it on) would draw the chart a second time
+    pn.xaxis(1, range=[x0, x1], title={"text": "x"}, automargin=False)
+    pn.yaxis(1, range=[y0, y1], title={"text": "y"}, automargin=False)
+    return finish(pn, height=400, hovermode="closest")
 
 
 def elbo_figure(rows: list[tuple[str, float, float]], log_z: float, unit: str = "nats"):
