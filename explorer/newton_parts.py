@@ -4,6 +4,8 @@ minimum."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 _MERGE_DISTANCE, _MERGE_NEWTON = 0.01, 0.05
@@ -80,9 +82,12 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) 
     if rows.size < 2:
         return
     mine = None if groups is None else groups[rows]
-    if mine is None or (mine == mine[0]).all():  # one problem: every pair as one matrix
-        near = np.tril(_gap(points[:, None, :], points[None, :, :]) <= _MERGE_DISTANCE, -1)
-        pairs = zip(*(a.tolist() for a in np.nonzero(near)), strict=True)
+    if mine is None or (mine == mine[0]).all():  # one problem: every pair (later, earlier)
+        later, earlier = _lower_pairs(rows.size)
+        hit = np.flatnonzero(_gap(points[later], points[earlier]) <= _MERGE_DISTANCE)
+        if not hit.size:
+            return
+        pairs = zip(later[hit].tolist(), earlier[hit].tolist(), strict=True)
     else:
         pairs = _group_pairs(points, mine)
     for b, a in sorted(pairs):  # each later row, its earlier ones first
@@ -96,6 +101,13 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) 
             a = rows[a]
             active[rows[b]] = False
             merged[int(rows[b])] = (int(a), int(taken[a]))
+
+
+@lru_cache(maxsize=64)
+def _lower_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(later, earlier) row indices of every pair of n rows: each later row in order, with its
+    earlier ones in order (the order in which :func:`_merge` settles pairs)."""
+    return np.tril_indices(n, -1)
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
