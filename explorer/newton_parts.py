@@ -4,6 +4,8 @@ minimum."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 _MERGE_DISTANCE, _MERGE_NEWTON = 0.01, 0.05
@@ -34,41 +36,52 @@ def newton_steps(g: np.ndarray, h: np.ndarray, d: np.ndarray, radius: np.ndarray
     return ss * d, newton, positive, pred, np.minimum(length, radius), cut
 
 
+_SIGNS = np.array([[-1.0], [1.0]])  # rows (lo, hi) of a 2 × 2 eigen-pair
+
+
 def _newton_steps_2(g, h, d, radius):
     """:func:`newton_steps` for two parameters: the 2 × 2 eigen-decomposition in closed form
-    (the rotation by ½ atan2(2b, a − c)), on columns — a few dozen operations on K numbers,
-    where the general path spends most of its time calling LAPACK for tiny matrices."""
-    d0, d1 = d[:, 0], d[:, 1]
-    gs0, gs1 = g[:, 0] * d0, g[:, 1] * d1
-    a, b, c = h[:, 0, 0] * d0 * d0, h[:, 0, 1] * d0 * d1, h[:, 1, 1] * d1 * d1
-    mid, rad = 0.5 * (a + c), np.hypot(0.5 * (a - c), b)
-    lo, hi = mid - rad, mid + rad
-    angle = 0.5 * np.arctan2(2.0 * b, a - c)
+    (the rotation by ½ atan2(2b, a − c)), on (2, K) arrays of eigen-coordinates (row 0 for the
+    smaller eigenvalue, row 1 for the larger) — three dozen operations on K numbers, where the
+    general path spends most of its time calling LAPACK for tiny matrices."""
+    gs = g * d
+    hs = h * (d[:, :, None] * d[:, None, :])
+    a, b, c = hs[:, 0, 0], hs[:, 0, 1], hs[:, 1, 1]
+    half_gap = 0.5 * (a - c)
+    lam = np.hypot(half_gap, b) * _SIGNS
+    lam += 0.5 * (a + c)  # (lo, hi)
+    angle = np.arctan2(b, half_gap)
+    angle *= 0.5
     cs, sn = np.cos(angle), np.sin(angle)  # (cs, sn) belongs to hi, (−sn, cs) to lo
-    g_lo, g_hi = cs * gs1 - sn * gs0, cs * gs0 + sn * gs1
-    floor = np.maximum(np.abs(hi), 1e-300)
+    gt = gs.T
+    gv = cs * gt[::-1]  # g in eigen-coordinates: (cs·g1 − sn·g0, cs·g0 + sn·g1)
+    gv += sn * (gt * _SIGNS)
+    floor = np.abs(lam[1])
+    np.maximum(floor, 1e-300, out=floor)
     floor *= 1e-12
-    positive = lo > floor
-    s_lo = -g_lo / np.maximum(np.abs(lo), floor)
-    s_hi = -g_hi / np.maximum(np.abs(hi), floor)
-    newton = np.hypot(s_lo, s_hi)
+    positive = lam[0] > floor
+    sv = gv / np.maximum(np.abs(lam), floor)
+    np.negative(sv, out=sv)
+    newton = np.hypot(sv[0], sv[1])
     half = 0.5 * radius
-    flat = ~positive & (np.abs(s_lo) < half)
-    if flat.any():
-        s_lo = np.where(flat, -np.copysign(half, g_lo), s_lo)
-    ss0, ss1 = cs * s_hi - sn * s_lo, sn * s_hi + cs * s_lo
-    length = np.hypot(ss0, ss1)
+    flat = ~positive & (np.abs(sv[0]) < half)
+    if np.count_nonzero(flat):
+        sv[0] = np.where(flat, -np.copysign(half, gv[0]), sv[0])
+    ss = cs * sv[::-1]  # back to scaled coordinates: (cs·s_hi − sn·s_lo, sn·s_hi + cs·s_lo)
+    ss += sn * (sv * _SIGNS)
+    length = np.hypot(ss[0], ss[1])
     cut = length > radius
-    if cut.any():
+    if np.count_nonzero(cut):
         shrink = np.where(cut, radius / np.maximum(length, 1e-300), 1.0)
-        ss0 *= shrink
-        ss1 *= shrink
+        ss *= shrink
+        sv *= shrink
         length = np.minimum(length, radius)
-    pred = gs0 * ss0 + gs1 * ss1 + 0.5 * (a * ss0 * ss0 + 2.0 * b * ss0 * ss1 + c * ss1 * ss1)
-    step = np.empty_like(g)
-    np.multiply(ss0, d0, out=step[:, 0])
-    np.multiply(ss1, d1, out=step[:, 1])
-    return step, newton, positive, pred, length, cut
+    pred = 0.5 * lam  # the quadratic model's change, in eigen-coordinates
+    pred *= sv
+    pred += gv
+    pred *= sv
+    ss *= d.T
+    return ss.T, newton, positive, pred.sum(axis=0), length, cut
 
 
 def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) -> None:
@@ -80,9 +93,12 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) 
     if rows.size < 2:
         return
     mine = None if groups is None else groups[rows]
-    if mine is None or (mine == mine[0]).all():  # one problem: every pair as one matrix
-        near = np.tril(_gap(points[:, None, :], points[None, :, :]) <= _MERGE_DISTANCE, -1)
-        pairs = zip(*(a.tolist() for a in np.nonzero(near)), strict=True)
+    if mine is None or (mine == mine[0]).all():  # one problem: every pair (later, earlier)
+        later, earlier = _lower_pairs(rows.size)
+        hit = np.flatnonzero(_gap(points[later], points[earlier]) <= _MERGE_DISTANCE)
+        if not hit.size:
+            return
+        pairs = zip(later[hit].tolist(), earlier[hit].tolist(), strict=True)
     else:
         pairs = _group_pairs(points, mine)
     for b, a in sorted(pairs):  # each later row, its earlier ones first
@@ -96,6 +112,13 @@ def _merge(points, rows, n_done, active, merged, taken, groups=None, lead=None) 
             a = rows[a]
             active[rows[b]] = False
             merged[int(rows[b])] = (int(a), int(taken[a]))
+
+
+@lru_cache(maxsize=64)
+def _lower_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(later, earlier) row indices of every pair of n rows: each later row in order, with its
+    earlier ones in order (the order in which :func:`_merge` settles pairs)."""
+    return np.tril_indices(n, -1)
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
