@@ -23,15 +23,44 @@ MAX_CORRELATION = 0.999  # |ρ| beyond this (in the correlation matrix's eigenva
 _BLOCK = 16384  # points per pass of the 2-D mixture's columns
 
 
-def _matrix(field: str, value, d: int) -> np.ndarray:
+def _entries(mean, cov) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (d,), cov (d, d)) as float arrays, each entry a finite number in range (the mean's
+    in ±MAX_ABS_LOCATION, the variances in [MIN_SCALE², MAX_SCALE²]): checked on the arrays at
+    once; only where that fails, entry by entry for the ValueError naming the field."""
+    if isinstance(mean, list | tuple | np.ndarray) and isinstance(cov, list | tuple | np.ndarray):
+        try:
+            m, c = np.array(mean, dtype=float), np.array(cov, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            m = c = None
+        if m is not None and m.ndim == 1 and len(m) >= 1 and c.shape == (len(m), len(m)):
+            entries = c.tolist()  # comparisons are False for nan: it takes the checks below
+            if (all(-MAX_ABS_LOCATION <= v <= MAX_ABS_LOCATION for v in m.tolist())
+                    and all(MIN_SCALE**2 <= r[i] <= MAX_SCALE**2 for i, r in enumerate(entries))
+                    and all(math.isfinite(v) for r in entries for v in r)):
+                return m, c
+    return _entries_one_by_one(mean, cov)
+
+
+def _entries_one_by_one(mean, cov) -> tuple[np.ndarray, np.ndarray]:
     try:
-        rows = [list(r) for r in value]
+        m = [check_real(f"MvNormal mean[{i}]", v, -MAX_ABS_LOCATION, MAX_ABS_LOCATION)
+             for i, v in enumerate(mean)]
     except TypeError:
-        raise ValueError(f"{field} must be a {d}×{d} matrix, got {value!r}") from None
+        raise ValueError(f"MvNormal mean must be a vector, got {mean!r}") from None
+    d = len(m)
+    if d < 1:
+        raise ValueError("MvNormal mean must have at least one entry")
+    try:
+        rows = [list(r) for r in cov]
+    except TypeError:
+        raise ValueError(f"MvNormal cov must be a {d}×{d} matrix, got {cov!r}") from None
     if len(rows) != d or any(len(r) != d for r in rows):
-        raise ValueError(f"{field} must be a {d}×{d} matrix (as long as the mean)")
-    return np.array([[check_real(f"{field}[{i}][{j}]", v) for j, v in enumerate(r)]
-                     for i, r in enumerate(rows)])
+        raise ValueError(f"MvNormal cov must be a {d}×{d} matrix (as long as the mean)")
+    c = np.array([[check_real(f"MvNormal cov[{i}][{j}]", v) for j, v in enumerate(r)]
+                  for i, r in enumerate(rows)])
+    for i in range(d):
+        check_real(f"MvNormal cov[{i}][{i}] (a variance)", c[i, i], MIN_SCALE**2, MAX_SCALE**2)
+    return np.array(m), c
 
 
 @dataclass(frozen=True, init=False)
@@ -43,30 +72,19 @@ class MvNormal:
     cov: tuple[tuple[float, ...], ...]
 
     def __init__(self, mean, cov):
-        try:
-            m = [check_real(f"MvNormal mean[{i}]", v, -MAX_ABS_LOCATION, MAX_ABS_LOCATION)
-                 for i, v in enumerate(mean)]
-        except TypeError:
-            raise ValueError(f"MvNormal mean must be a vector, got {mean!r}") from None
-        d = len(m)
-        if d < 1:
-            raise ValueError("MvNormal mean must have at least one entry")
-        c = _matrix("MvNormal cov", cov, d)
-        sd = np.sqrt(np.maximum(np.diag(c), 0.0))
-        for i in range(d):
-            check_real(f"MvNormal cov[{i}][{i}] (a variance)", c[i, i], MIN_SCALE**2,
-                       MAX_SCALE**2)
-        if np.any(np.abs(c - c.T) > 1e-12 * np.outer(sd, sd)):
+        m, c = _entries(mean, cov)
+        sd = np.sqrt(np.diag(c))
+        scale = sd * sd[:, None]
+        if (np.abs(c - c.T) > 1e-12 * scale).any():
             raise ValueError("MvNormal cov must be symmetric (cov[i][j] = cov[j][i])")
-        corr = c / np.outer(sd, sd)
-        lam = np.linalg.eigvalsh(0.5 * (corr + corr.T))
+        sym = 0.5 * (c + c.T)
+        lam = np.linalg.eigvalsh(sym / scale)
         if lam[0] <= 1.0 - MAX_CORRELATION:
             raise ValueError("MvNormal cov must be positive definite with correlations "
                              f"|ρ| ≤ {MAX_CORRELATION:g} (smallest eigenvalue of the "
                              f"correlation matrix {lam[0]:.3g})")
-        object.__setattr__(self, "mean", tuple(v + 0.0 for v in m))
-        sym = 0.5 * (c + c.T)
-        object.__setattr__(self, "cov", tuple(tuple(float(v) for v in r) for r in sym))
+        object.__setattr__(self, "mean", tuple((m + 0.0).tolist()))
+        object.__setattr__(self, "cov", tuple(map(tuple, sym.tolist())))
 
     @classmethod
     def from_sd(cls, mean, sd, rho: float = 0.0) -> MvNormal:
