@@ -225,7 +225,7 @@ class MvMixture:
         """log p (n,), and unless not ``derivatives`` the score (n, d) and Hessian (n, d, d)."""
         x = _points(x, self.dim)
         if self.dim == 2 and x.ndim == 2:
-            v = self._columns_2(x, derivatives)
+            v = self.value_columns(x, derivatives)
             if not derivatives:
                 return v, None, None
             hess = np.empty((len(x), 2, 2))
@@ -258,16 +258,11 @@ class MvMixture:
         array is Fortran-ordered), as the rules' sums take them."""
         x = _points(x, self.dim)
         if self.dim == 2 and x.ndim == 2:
-            if len(x) <= _BLOCK:
-                return self._columns_2(x, derivatives)
-            # in blocks that stay in cache (the dozens of passes per component then cost ~¾)
+            # in blocks that stay in cache (the dozens of passes per component then cost ~¾),
+            # written into one output
             out = np.empty((6, len(x)) if derivatives else len(x))
             for a in range(0, len(x), _BLOCK):
-                v = self._columns_2(x[a:a + _BLOCK], derivatives)
-                if derivatives:
-                    out[:, a:a + _BLOCK] = v.T
-                else:
-                    out[a:a + _BLOCK] = v
+                self._columns_2(x[a:a + _BLOCK], derivatives, out[..., a:a + _BLOCK])
             return out.T if derivatives else out
         lp, s, h = self.log_derivs(x, derivatives)
         if not derivatives:
@@ -282,10 +277,10 @@ class MvMixture:
         return [tuple(float(v) for v in (m[0], m[1], p[0, 0], p[0, 1], p[1, 1], c))
                 for m, p, c in zip(mu, prec, const, strict=True)]
 
-    def _columns_2(self, x: np.ndarray, derivatives: bool):
-        """:meth:`value_columns` for d = 2 on columns: a loop over the few components with a dozen
-        in-place operations on the n points each (the general path's (n, K, d) reductions and
-        temporaries cost ~5×)."""
+    def _columns_2(self, x: np.ndarray, derivatives: bool, out: np.ndarray):
+        """:meth:`value_columns` for d = 2 on columns, into ``out`` ((6, n), or (n,) for log p
+        alone): a loop over the few components with a dozen in-place operations on the n points
+        each (the general path's (n, K, d) reductions and temporaries cost ~5×)."""
         x0, x1 = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
         cols = self._columns
         tmp = np.empty_like(x0)
@@ -304,13 +299,13 @@ class MvMixture:
         if len(parts) == 1:
             lp, p0, p1 = parts[0]
             if not derivatives:
-                return lp
+                out[:] = lp
+                return
             _, _, a, b, c, _ = cols[0]
-            out = np.empty((6, len(x)))
             out[0], out[1], out[2] = lp, p0, p1
             out[1:3] *= -1.0
             out[3], out[4], out[5] = -a, -b, -c
-            return out.T
+            return
         top = parts[0][0].copy()
         for lg, _, _ in parts[1:]:
             np.maximum(top, lg, out=top)
@@ -324,11 +319,11 @@ class MvMixture:
             np.exp(lg, out=lg)
             total += lg
         if not derivatives:
-            lp = np.log(total)
-            lp += top
-            return lp
-        out = np.zeros((6, len(x)))  # rows: log p, s0, s1, H00, H01, H11
-        lp, s0, s1, h00, h01, h11 = out
+            np.log(total, out=out)
+            out += top
+            return
+        out[1:] = 0.0
+        lp, s0, s1, h00, h01, h11 = out  # rows: log p, s0, s1, H00, H01, H11
         np.log(total, out=lp)
         lp += top
         inv = np.divide(1.0, total, out=total)
@@ -346,7 +341,6 @@ class MvMixture:
         h00 -= np.multiply(s0, s0, out=tmp)
         h01 -= np.multiply(s0, s1, out=tmp)
         h11 -= np.multiply(s1, s1, out=tmp)
-        return out.T
 
     def logpdf(self, x) -> np.ndarray:
         return self.log_derivs(x, derivatives=False)[0]
