@@ -45,6 +45,10 @@ COVARIANCES = ("full", "diagonal")
 MERGE_TOL = 1e-4
 STEER = (0.5, 0.25)  # the steering grids: far from a minimum, then to its end
 _SAME_END = 1e-3  # steered ends this close (in q's units) are finished as one
+# a steering descent leaves the grid STEER[0] for STEER[1] where its Newton step there is below
+# this (in q's units): the two grids' minima are ~1e-2 apart on a multimodal target (polishing
+# on the coarser grid beyond that is work thrown away)
+_HANDOVER = 3e-2
 _SHARP = 5e-3  # steering grids h and 2h this far apart at an end: it steers on (_sharpen)
 # The panel-rule nodes one reverse fit may spend finishing and certifying its descents (~0.3 s
 # of one core at four components): beyond it every value is cut (not certified), no descent is
@@ -95,7 +99,7 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool,
     steer = descend(lambda t: reverse_objective(p, t, diagonal, steer=STEER[-1]), theta0,
                     scale, inside, coarse=(lambda t: reverse_objective(p, t, diagonal,
                                                                        steer=STEER[0]))
-                    if len(STEER) > 1 else None, exact=STEP_TOL / 10)
+                    if len(STEER) > 1 else None, exact=STEP_TOL / 10, handover=_HANDOVER)
     # 2. finish and certify on the full rule, once from each distinct end of the steering
     which, first = _distinct(steer.theta / scale(steer.theta))
     # 2a. an end where the steering grid is far from converged steers on, on a finer grid
