@@ -35,6 +35,7 @@ from explorer.rules2d import NODE_BUDGET, first_level
 from explorer.vi2d import (
     forward_objective,
     gaussian_of,
+    layout,
     lower_index,
     pack,
     reverse_objective,
@@ -59,18 +60,15 @@ LOOSE_FIT_BUDGET = 750_000  # and steering far from a minimum on the loose panel
 
 
 def _units(d: int, diagonal: bool):
-    idx = lower_index(d, diagonal)
+    rows, _, is_log = layout(d, diagonal)
+    off = np.flatnonzero(~is_log)  # L's off-diagonal entries: in units of their row's sd
 
     def scale(theta: np.ndarray) -> np.ndarray:
-        from explorer.vi2d import unpack
-
         _, chol = unpack(theta, d, diagonal)
         sds = np.sqrt((chol * chol).sum(axis=2))
         out = np.ones_like(theta)
         out[:, :d] = sds
-        for n, (i, j) in enumerate(idx):
-            if i != j:
-                out[:, d + n] = sds[:, i]
+        out[:, d + off] = sds[:, rows[off]]
         return out
 
     return scale
@@ -178,13 +176,30 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
     _, g2, _ = reverse_objective(p, theta, diagonal, steer=STEER[-2])
     rows = np.flatnonzero(np.abs((g2 - g) * d).max(axis=1) > _SHARP)
     if rows.size:
-        run = descend(lambda t: reverse_objective(p, t, diagonal, steer=STEER[-1] / 2),
-                      theta[rows], scale, inside, exact=STEP_TOL / 10)
-        theta[rows] = run.theta
-        mu, chol = unpack(run.theta, p.dim, diagonal)
+        def finer(t):
+            return reverse_objective(p, t, diagonal, steer=STEER[-1] / 2)
+
+        # one step evaluated, and where the next is short (< 0.05 in q's units: one Newton
+        # step from the grid h's minimum) that next one unevaluated: it lands ~step² from the
+        # grid h/2's minimum, which is itself no nearer the adaptive rule's than that
+        run = descend(finer, theta[rows], scale, inside, max_steps=1)
+        ends = run.theta.copy()
+        step, newton, positive, _, _, _ = newton_steps(run.g, run.h, scale(ends),
+                                                       np.ones(rows.size))
+        near = positive & (newton <= 0.05) & inside(ends + step)
+        ends[near] += step[near]
+        paths = [v[1:] + ([ends[i].copy()] if near[i] else []) for i, v in enumerate(run.visited)]
+        on = np.flatnonzero(~near)  # the others descend on to the minimum of the grid h/2
+        if on.size:
+            rest = descend(finer, ends[on], scale, inside, exact=STEP_TOL / 10)
+            ends[on] = rest.theta
+            for n, i in enumerate(on):
+                paths[i] += rest.visited[n][1:]
+        theta[rows] = ends
+        mu, chol = unpack(ends, p.dim, diagonal)
         level[rows] = first_level(mu, chol, p) + 1
         for i, r in enumerate(rows):
-            sharp[r] = run.visited[i][1:]
+            sharp[r] = paths[i]
     return theta, level, sharp
 
 

@@ -28,19 +28,32 @@ from explorer.rules2d import adaptive, on_grid
 
 
 # --- parameters -----------------------------------------------------------------------------
-def lower_index(d: int, diagonal: bool) -> list[tuple[int, int]]:
-    return [(i, i) for i in range(d)] if diagonal else [(i, j) for i in range(d)
-                                                        for j in range(i + 1)]
+@cache
+def lower_index(d: int, diagonal: bool) -> tuple[tuple[int, int], ...]:
+    return tuple((i, i) for i in range(d)) if diagonal else tuple(
+        (i, j) for i in range(d) for j in range(i + 1))
+
+
+@cache
+def layout(d: int, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column) in L of each of θ's L parameters, and which of them are log-diagonal."""
+    idx = lower_index(d, diagonal)
+    out = (np.array([i for i, _ in idx], dtype=int), np.array([j for _, j in idx], dtype=int),
+           np.array([i == j for i, j in idx]))
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def unpack(theta: np.ndarray, d: int, diagonal: bool):
     """(μ (K, d), L (K, d, d)) of θ (K, n)."""
     theta = np.asarray(theta)
-    mu = theta[:, :d]
+    rows, cols, is_log = layout(d, diagonal)
+    entries = theta[:, d:].copy()
+    entries[:, is_log] = np.exp(entries[:, is_log])
     chol = np.zeros((len(theta), d, d), dtype=theta.dtype)
-    for n, (i, j) in enumerate(lower_index(d, diagonal)):
-        chol[:, i, j] = np.exp(theta[:, d + n]) if i == j else theta[:, d + n]
-    return mu, chol
+    chol[:, rows, cols] = entries
+    return theta[:, :d], chol
 
 
 def pack(q: MvNormal, diagonal: bool) -> np.ndarray:
@@ -57,11 +70,17 @@ def gaussian_of(theta: np.ndarray, d: int, diagonal: bool, shift=0.0) -> MvNorma
 def _jacobian(theta: np.ndarray, d: int, diagonal: bool):
     """∂(raw entries of L)/∂θ for the L part (1 off the diagonal, L_jj on it), and the mask of
     log-diagonal parameters."""
-    idx = lower_index(d, diagonal)
-    is_log = np.array([i == j for i, j in idx])
-    jac = np.where(is_log, np.exp(np.where(is_log, theta[:, d:], 0.0)), 1.0)
-    return np.concatenate([np.ones((len(theta), d)), jac], axis=1), \
-        np.concatenate([np.zeros(d, bool), is_log])
+    is_log = _log_mask(d, diagonal)
+    jac = np.ones(theta.shape)
+    jac[:, is_log] = np.exp(theta[:, is_log])
+    return jac, is_log
+
+
+@cache
+def _log_mask(d: int, diagonal: bool) -> np.ndarray:
+    mask = np.concatenate([np.zeros(d, bool), layout(d, diagonal)[2]])
+    mask.flags.writeable = False
+    return mask
 
 
 # --- the objectives -------------------------------------------------------------------------
