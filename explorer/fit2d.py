@@ -97,7 +97,9 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool,
     steer = descend(lambda t: reverse_objective(p, t, diagonal, steer=STEER[-1]), theta0,
                     scale, inside, coarse=(lambda t: reverse_objective(p, t, diagonal,
                                                                        steer=STEER[0]))
-                    if len(STEER) > 1 else None, exact=STEP_TOL / 10, handover=_HANDOVER)
+                    if len(STEER) > 1 else None, exact=STEP_TOL / 10, handover=_HANDOVER,
+                    mixed=lambda t, coarse: reverse_objective(
+                        p, t, diagonal, steer=np.where(coarse, STEER[0], STEER[-1])))
     # 2. finish and certify on the full rule, once from each distinct end of the steering
     which, first = _distinct(steer.theta / scale(steer.theta))
     # 2a. an end where the steering grid is far from converged steers on, on a finer grid

@@ -85,11 +85,12 @@ def _log_mask(d: int, diagonal: bool) -> np.ndarray:
 
 # --- the objectives -------------------------------------------------------------------------
 def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
-                      derivatives: bool = True, steer: float = 0.0, start=None, settled=None,
+                      derivatives: bool = True, steer=0.0, start=None, settled=None,
                       cut=None, loose: bool = False, budget=None, spent=None):
     """KL(q‖p) for the K q's of θ (K, n), with gradient (K, n) and Hessian (K, n, n) in θ, by the
     adaptive rule — or, for ``steer`` = h > 0, by the trapezoid rule on the one grid h (cheap,
-    no error estimate: to steer descents).  ``start``/``settled``/``cut``/``loose``/``budget``/
+    no error estimate: to steer descents; an array: each q's own h, the nodes of all evaluated in
+    one call).  ``start``/``settled``/``cut``/``loose``/``budget``/
     ``spent``: as for :func:`explorer.rules2d.adaptive` (``cut``: the q's whose value ran out of
     the node budget).
 
@@ -107,7 +108,9 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
     def reduce(vals, z, w, row, rows):
         return _reverse_sums(vals, z, w, row, theta[rows], chol[rows], diagonal)
 
-    if steer:
+    if np.ndim(steer):  # a grid per q: the nodes of all in one call of ``values``
+        f, g, h = _on_grids(np.asarray(steer, dtype=float), mu, chol, values, reduce)
+    elif steer:
         x, z, w, row = on_grid(mu, chol, steer)
         f, g, h = reduce(values(x), z, w, row, np.arange(len(theta)))
     elif derivatives:
@@ -118,6 +121,25 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
                         budget=budget)
         g = h = None
     return f, g, h
+
+
+def _on_grids(steps: np.ndarray, mu, chol, values, reduce):
+    """The one-grid rule of :func:`reverse_objective` with each q's own grid step."""
+    parts = []
+    for h in np.unique(steps):
+        rows = np.flatnonzero(steps == h)
+        x, z, w, _ = on_grid(mu[rows], chol[rows], h)
+        parts.append((rows, x, z, w))
+    vals = values(np.concatenate([x.T for _, x, _, _ in parts], axis=1).T)
+    out, at = None, 0
+    for rows, x, z, w in parts:
+        res = reduce(vals[at:at + len(x)], z, w, None, rows)
+        at += len(x)
+        if out is None:
+            out = [np.empty((len(steps), *r.shape[1:])) for r in res]
+        for o, r in zip(out, res, strict=True):
+            o[rows] = r
+    return out
 
 
 @cache
