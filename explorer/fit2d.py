@@ -51,6 +51,10 @@ _SAME_END = 1e-3  # steered ends this close (in q's units) are finished as one
 # on the coarser grid beyond that is work thrown away)
 _HANDOVER = 3e-2
 _SHARP = 5e-3  # steering grids h and 2h this far apart at an end: it steers on (_sharpen)
+# ... and h/2 and h this far apart there: its last step is on h/4.  Of 89 such ends of 100
+# random 2-4 component targets, 31 were beyond; h/2's minimum left 25 of them (4 of the other
+# 58) > 1e-6 from the adaptive rule's (a certifying evaluation more, ~72k nodes); h/4's, 1.
+_SHARP2 = 7e-4
 # The panel-rule nodes one reverse fit may spend finishing and certifying its descents (~0.3 s
 # of one core at four components): beyond it every value is cut (not certified), no descent is
 # steered on, and a start left uncertified below the best certified optimum is the answer,
@@ -166,9 +170,12 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
     """Steered ends (θ, their gradient g on the steering grid h) whose gradient on the grid 2h
     differs by more than ``_SHARP`` (in q's units: the grid h's own error is then ≳ 1e-6, the
     fine rule's minimum too far for one Newton step to certify) descend on to the minimum of
-    the grid h/2; their adaptive rule starts a level finer than it would (its first level
-    cannot settle where the grid h has not).  (θ, the adaptive rule's start levels, the points
-    each visited.)"""
+    the grid h/2 — their last step on the grid h/4 where h/2's gradient differs from h's by
+    more than ``_SHARP2``; their adaptive rule starts a level finer than it would (its first
+    level cannot settle where the grid h has not).  Near the minimum (Newton steps below 0.05
+    in q's units) one step is taken and evaluated, and the next taken unevaluated: it lands
+    ~step² from the finer grid's minimum, itself no nearer the adaptive rule's than that.
+    (θ, the adaptive rule's start levels, the points each visited.)"""
     theta = theta.copy()
     level = np.zeros(len(theta), dtype=int)
     sharp: list[list[np.ndarray]] = [[] for _ in theta]
@@ -177,31 +184,38 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
     d = scale(theta)
     _, g2, _ = reverse_objective(p, theta, diagonal, steer=STEER[-2])
     rows = np.flatnonzero(np.abs((g2 - g) * d).max(axis=1) > _SHARP)
-    if rows.size:
-        def finer(t):
-            return reverse_objective(p, t, diagonal, steer=STEER[-1] / 2)
-
-        # one step evaluated, and where the next is short (< 0.05 in q's units: one Newton
-        # step from the grid h's minimum) that next one unevaluated: it lands ~step² from the
-        # grid h/2's minimum, which is itself no nearer the adaptive rule's than that
-        run = descend(finer, theta[rows], scale, inside, max_steps=1)
-        ends = run.theta.copy()
-        step, newton, positive, _, _, _ = newton_steps(run.g, run.h, scale(ends),
-                                                       np.ones(rows.size))
-        near = positive & (newton <= 0.05) & inside(ends + step)
-        ends[near] += step[near]
-        paths = [v[1:] + ([ends[i].copy()] if near[i] else []) for i, v in enumerate(run.visited)]
-        on = np.flatnonzero(~near)  # the others descend on to the minimum of the grid h/2
-        if on.size:
-            rest = descend(finer, ends[on], scale, inside, exact=STEP_TOL / 10)
-            ends[on] = rest.theta
-            for n, i in enumerate(on):
-                paths[i] += rest.visited[n][1:]
-        theta[rows] = ends
-        mu, chol = unpack(ends, p.dim, diagonal)
-        level[rows] = first_level(mu, chol, p) + 1
-        for i, r in enumerate(rows):
-            sharp[r] = paths[i]
+    if not rows.size:
+        return theta, level, sharp
+    half = STEER[-1] / 2  # the grid h/2 (h/4 where its gradient is far from h's: deep)
+    ends = theta[rows]
+    paths: list[list[np.ndarray]] = [[] for _ in rows]
+    _, g1, h1 = reverse_objective(p, ends, diagonal, steer=half)
+    deep = np.abs((g1 - g[rows]) * d[rows]).max(axis=1) > _SHARP2
+    step, newton, positive, _, _, _ = newton_steps(g1, h1, d[rows], np.ones(rows.size))
+    near = positive & (newton <= 0.05) & inside(ends + step)
+    ends[near] += step[near]
+    if (at := np.flatnonzero(near)).size:
+        _, g1, h1 = reverse_objective(p, ends[at], diagonal,
+                                      steer=np.where(deep[at], half / 2, half))
+        step, newton, positive, _, _, _ = newton_steps(g1, h1, scale(ends[at]),
+                                                       np.ones(at.size))
+        last = positive & (newton <= 0.05) & inside(ends[at] + step)
+        for n, i in enumerate(at):
+            paths[i] += [ends[i].copy()] + ([ends[i] + step[n]] if last[n] else [])
+        ends[at[last]] += step[last]
+        near[at[~last]] = False
+    rest = np.flatnonzero(~near)  # the others descend on to the minimum of the grid h/2
+    if rest.size:
+        run = descend(lambda t: reverse_objective(p, t, diagonal, steer=half), ends[rest],
+                      scale, inside, exact=STEP_TOL / 10)
+        ends[rest] = run.theta
+        for n, i in enumerate(rest):
+            paths[i] += run.visited[n][1:]
+    theta[rows] = ends
+    mu, chol = unpack(ends, p.dim, diagonal)
+    level[rows] = first_level(mu, chol, p) + 1
+    for i, r in enumerate(rows):
+        sharp[r] = paths[i]
     return theta, level, sharp
 
 
