@@ -31,12 +31,11 @@ from explorer.distributions import MAX_ABS_LOCATION, MAX_SCALE, MIN_SCALE
 from explorer.fitting import DIRECTIONS, Fit
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
 from explorer.newton import STEP_TOL, Descent, descend, newton_steps
-from explorer.rules2d import NODE_BUDGET, first_level
+from explorer.rules2d import LEVELS, NODE_BUDGET, first_level
 from explorer.vi2d import (
     forward_objective,
     gaussian_of,
     layout,
-    lower_index,
     pack,
     reverse_objective,
     unpack,
@@ -46,9 +45,8 @@ COVARIANCES = ("full", "diagonal")
 MERGE_TOL = 1e-4
 STEER = (0.5, 0.25)  # the steering grids: far from a minimum, then to its end
 _SAME_END = 1e-3  # steered ends this close (in q's units) are finished as one
-# a steering descent leaves the grid STEER[0] for STEER[1] where its Newton step there is below
-# this (in q's units): the two grids' minima are ~1e-2 apart on a multimodal target (polishing
-# on the coarser grid beyond that is work thrown away)
+# a steering descent leaves STEER[0] for STEER[1] where its Newton step there is below this (in
+# q's units): their minima are ~1e-2 apart on a multimodal target (polishing beyond is waste)
 _HANDOVER = 3e-2
 _SHARP = 5e-3  # steering grids h and 2h this far apart at an end: it steers on (_sharpen)
 # ... and h/2 and h this far apart there: its last step is on h/4.  Of 89 such ends of 100
@@ -79,8 +77,7 @@ def _units(d: int, diagonal: bool):
 
 
 def _inside(d: int, diagonal: bool):
-    idx = lower_index(d, diagonal)
-    logs = [d + n for n, (i, j) in enumerate(idx) if i == j]
+    logs = d + np.flatnonzero(layout(d, diagonal)[2])
 
     def inside(theta):
         ok = (np.abs(theta[:, :d]) <= 2 * MAX_ABS_LOCATION).all(axis=1)
@@ -190,7 +187,11 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
     ends = theta[rows]
     paths: list[list[np.ndarray]] = [[] for _ in rows]
     _, g1, h1 = reverse_objective(p, ends, diagonal, steer=half)
-    deep = np.abs((g1 - g[rows]) * d[rows]).max(axis=1) > _SHARP2
+    # deep only where the certifying rule (a level finer than its first; 0: the panel rule)
+    # is no coarser than h/4: a certifying evaluation more costs more than h/4's step there
+    start = first_level(*unpack(ends, p.dim, diagonal), p) + 1
+    deep = ((np.append(LEVELS, 0.0)[np.minimum(start, len(LEVELS))] <= half / 2)
+            & (np.abs((g1 - g[rows]) * d[rows]).max(axis=1) > _SHARP2))
     step, newton, positive, _, _, _ = newton_steps(g1, h1, d[rows], np.ones(rows.size))
     near = positive & (newton <= 0.05) & inside(ends + step)
     ends[near] += step[near]
@@ -212,8 +213,7 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
         for n, i in enumerate(rest):
             paths[i] += run.visited[n][1:]
     theta[rows] = ends
-    mu, chol = unpack(ends, p.dim, diagonal)
-    level[rows] = first_level(mu, chol, p) + 1
+    level[rows] = first_level(*unpack(ends, p.dim, diagonal), p) + 1
     for i, r in enumerate(rows):
         sharp[r] = paths[i]
     return theta, level, sharp
