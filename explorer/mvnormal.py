@@ -306,38 +306,47 @@ class MvMixture:
             out[1:3] *= -1.0
             out[3], out[4], out[5] = -a, -b, -c
             return
-        top = parts[0][0].copy()
-        for lg, _, _ in parts[1:]:
+        top = np.maximum(parts[0][0], parts[1][0])
+        for lg, _, _ in parts[2:]:
             np.maximum(top, lg, out=top)
-        top[~np.isfinite(top)] = 0.0
-        total = np.zeros_like(top)
+        if not np.isfinite(top).all():
+            top[~np.isfinite(top)] = 0.0
+        total = None
         for lg, _, _ in parts:  # each log w_k g_k becomes w_k g_k / e^top
             lg -= top
             # below e^-600 a component adds < 1e-260 of the total: clamped, so that exp never
             # returns a subnormal (10-20× slower on x86 where the far tails underflow)
             np.maximum(lg, -600.0, out=lg)
             np.exp(lg, out=lg)
-            total += lg
+            if total is None:
+                total = lg.copy()
+            else:
+                total += lg
         if not derivatives:
             np.log(total, out=out)
             out += top
             return
-        out[1:] = 0.0
         lp, s0, s1, h00, h01, h11 = out  # rows: log p, s0, s1, H00, H01, H11
         np.log(total, out=lp)
         lp += top
         inv = np.divide(1.0, total, out=total)
-        for (r, p0, p1), (_, _, a, b, c, _) in zip(parts, cols, strict=True):
-            r *= inv  # the responsibility of component k; H += r (p pᵀ − Λ), s −= r p
+        for k, ((r, p0, p1), (_, _, a, b, c, _)) in enumerate(zip(parts, cols, strict=True)):
+            r *= inv  # the responsibility of component k; H = Σ r (p pᵀ − Λ), s = −Σ r p
             for acc, u, v, lam in ((h00, p0, p0, a), (h01, p0, p1, b), (h11, p1, p1, c)):
-                np.multiply(u, v, out=tmp)
-                tmp -= lam
-                tmp *= r
-                acc += tmp
+                term = acc if k == 0 else tmp  # the first term is the sum so far
+                np.multiply(u, v, out=term)
+                term -= lam
+                term *= r
+                if k:
+                    acc += tmp
             p0 *= r
-            s0 -= p0
             p1 *= r
-            s1 -= p1
+            if k == 0:
+                np.negative(p0, out=s0)
+                np.negative(p1, out=s1)
+            else:
+                s0 -= p0
+                s1 -= p1
         h00 -= np.multiply(s0, s0, out=tmp)
         h01 -= np.multiply(s0, s1, out=tmp)
         h11 -= np.multiply(s1, s1, out=tmp)
