@@ -31,7 +31,7 @@ from explorer.distributions import MAX_ABS_LOCATION, MAX_SCALE, MIN_SCALE
 from explorer.fitting import DIRECTIONS, Fit
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
 from explorer.newton import STEP_TOL, Descent, descend, newton_steps
-from explorer.rules2d import LEVELS, NODE_BUDGET, first_level
+from explorer.rules2d import LEVELS, NODE_BUDGET, TOL, first_level
 from explorer.vi2d import (
     forward_objective,
     gaussian_of,
@@ -104,8 +104,8 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool,
     # 2. finish and certify on the full rule, once from each distinct end of the steering
     which, first = _distinct(steer.theta / scale(steer.theta))
     # 2a. an end where the steering grid is far from converged steers on, on a finer grid
-    theta, level, sharp = _sharpen(p, steer.theta[first], steer.g[first], diagonal, scale,
-                                   inside)
+    theta, level, sharp = _sharpen(p, steer.theta[first], steer.f[first], steer.g[first],
+                                   diagonal, scale, inside)
     # 2b. ends that met on the finer grid are finished once
     again, second = _distinct(theta / scale(theta))
     ends, theta, level = again[which], theta[second], level[second]
@@ -163,29 +163,30 @@ def _distinct(points: np.ndarray, tol: float = _SAME_END):
     return which, np.array(first, dtype=int)
 
 
-def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, scale, inside):
-    """Steered ends (θ, their gradient g on the steering grid h) whose gradient on the grid 2h
-    differs by more than ``_SHARP`` (in q's units: the grid h's own error is then ≳ 1e-6, the
-    fine rule's minimum too far for one Newton step to certify) descend on to the minimum of
-    the grid h/2 — their last step on the grid h/4 where h/2's gradient differs from h's by
-    more than ``_SHARP2``; their adaptive rule starts a level finer than it would (its first
-    level cannot settle where the grid h has not).  Near the minimum (Newton steps below 0.05
-    in q's units) one step is taken and evaluated, and the next taken unevaluated: it lands
-    ~step² from the finer grid's minimum, itself no nearer the adaptive rule's than that.
-    (θ, the adaptive rule's start levels, the points each visited.)"""
-    theta = theta.copy()
-    level = np.zeros(len(theta), dtype=int)
+def _sharpen(p: MvMixture, theta, f, g, diagonal: bool, scale, inside):
+    """Steered ends (θ, their KL f and gradient g on the steering grid h) whose gradient on 2h
+    differs by more than ``_SHARP`` (in q's units: h's own error is then ≳ 1e-6, the fine
+    rule's minimum too far for one Newton step to certify) descend on to the minimum of the
+    grid h/2 — the last step on h/4 where h/2's gradient differs from h's by more than
+    ``_SHARP2`` — and their adaptive rule starts a level finer than it would (its first level
+    cannot settle where h has not).  Near the minimum (Newton steps < 0.05 in q's units) one
+    step is evaluated and the next taken unevaluated: it lands ~step² from the finer grid's
+    minimum, itself no nearer the adaptive rule's.  (θ, start levels, the points visited.)"""
+    theta, level = theta.copy(), np.zeros(len(theta), dtype=int)
     sharp: list[list[np.ndarray]] = [[] for _ in theta]
     if len(p.active) < 2 or len(STEER) < 2:
         return theta, level, sharp
     d = scale(theta)
-    _, g2, _ = reverse_objective(p, theta, diagonal, steer=STEER[-2])
+    f2, g2, _ = reverse_objective(p, theta, diagonal, steer=STEER[-2])
+    # where h and 2h disagree by twice the adaptive rule's tolerance, its level h cannot settle
+    (ft, fs), (gt, gs) = TOL
+    level[(np.abs(f2 - f) > 2 * ft * np.maximum(np.abs(f), fs)) | (np.abs(g2 - g).max(axis=1)
+          > 2 * gt * np.maximum(np.abs(g).max(axis=1), gs))] = LEVELS.index(STEER[-1]) + 1
     rows = np.flatnonzero(np.abs((g2 - g) * d).max(axis=1) > _SHARP)
     if not rows.size:
         return theta, level, sharp
     half = STEER[-1] / 2  # the grid h/2 (h/4 where its gradient is far from h's: deep)
-    ends = theta[rows]
-    paths: list[list[np.ndarray]] = [[] for _ in rows]
+    ends, paths = theta[rows], [[] for _ in rows]
     _, g1, h1 = reverse_objective(p, ends, diagonal, steer=half)
     # deep only where the certifying rule (a level finer than its first; 0: the panel rule)
     # is no coarser than h/4: a certifying evaluation more costs more than h/4's step there
@@ -213,7 +214,7 @@ def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, sca
         for n, i in enumerate(rest):
             paths[i] += run.visited[n][1:]
     theta[rows] = ends
-    level[rows] = first_level(*unpack(ends, p.dim, diagonal), p) + 1
+    level[rows] = np.maximum(level[rows], first_level(*unpack(ends, p.dim, diagonal), p) + 1)
     for i, r in enumerate(rows):
         sharp[r] = paths[i]
     return theta, level, sharp
