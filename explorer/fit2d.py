@@ -31,11 +31,11 @@ from explorer.distributions import MAX_ABS_LOCATION, MAX_SCALE, MIN_SCALE
 from explorer.fitting import DIRECTIONS, Fit
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
 from explorer.newton import STEP_TOL, Descent, descend, newton_steps
-from explorer.rules2d import NODE_BUDGET, first_level
+from explorer.rules2d import LEVELS, NODE_BUDGET, TOL, first_level
 from explorer.vi2d import (
     forward_objective,
     gaussian_of,
-    lower_index,
+    layout,
     pack,
     reverse_objective,
     unpack,
@@ -45,7 +45,14 @@ COVARIANCES = ("full", "diagonal")
 MERGE_TOL = 1e-4
 STEER = (0.5, 0.25)  # the steering grids: far from a minimum, then to its end
 _SAME_END = 1e-3  # steered ends this close (in q's units) are finished as one
+# a steering descent leaves STEER[0] for STEER[1] where its Newton step there is below this (in
+# q's units): their minima are ~1e-2 apart on a multimodal target (polishing beyond is waste)
+_HANDOVER = 3e-2
 _SHARP = 5e-3  # steering grids h and 2h this far apart at an end: it steers on (_sharpen)
+# ... and h/2 and h this far apart there: its last step is on h/4.  Of 89 such ends of 100
+# random 2-4 component targets, 31 were beyond; h/2's minimum left 25 of them (4 of the other
+# 58) > 1e-6 from the adaptive rule's (a certifying evaluation more, ~72k nodes); h/4's, 1.
+_SHARP2 = 7e-4
 # The panel-rule nodes one reverse fit may spend finishing and certifying its descents (~0.3 s
 # of one core at four components): beyond it every value is cut (not certified), no descent is
 # steered on, and a start left uncertified below the best certified optimum is the answer,
@@ -55,26 +62,22 @@ LOOSE_FIT_BUDGET = 750_000  # and steering far from a minimum on the loose panel
 
 
 def _units(d: int, diagonal: bool):
-    idx = lower_index(d, diagonal)
+    rows, _, is_log = layout(d, diagonal)
+    off = np.flatnonzero(~is_log)  # L's off-diagonal entries: in units of their row's sd
 
     def scale(theta: np.ndarray) -> np.ndarray:
-        from explorer.vi2d import unpack
-
         _, chol = unpack(theta, d, diagonal)
         sds = np.sqrt((chol * chol).sum(axis=2))
         out = np.ones_like(theta)
         out[:, :d] = sds
-        for n, (i, j) in enumerate(idx):
-            if i != j:
-                out[:, d + n] = sds[:, i]
+        out[:, d + off] = sds[:, rows[off]]
         return out
 
     return scale
 
 
 def _inside(d: int, diagonal: bool):
-    idx = lower_index(d, diagonal)
-    logs = [d + n for n, (i, j) in enumerate(idx) if i == j]
+    logs = d + np.flatnonzero(layout(d, diagonal)[2])
 
     def inside(theta):
         ok = (np.abs(theta[:, :d]) <= 2 * MAX_ABS_LOCATION).all(axis=1)
@@ -95,12 +98,14 @@ def _descend(direction: str, p: MvMixture, theta0: np.ndarray, diagonal: bool,
     steer = descend(lambda t: reverse_objective(p, t, diagonal, steer=STEER[-1]), theta0,
                     scale, inside, coarse=(lambda t: reverse_objective(p, t, diagonal,
                                                                        steer=STEER[0]))
-                    if len(STEER) > 1 else None, exact=STEP_TOL / 10)
+                    if len(STEER) > 1 else None, exact=STEP_TOL / 10, handover=_HANDOVER,
+                    mixed=lambda t, coarse: reverse_objective(
+                        p, t, diagonal, steer=np.where(coarse, STEER[0], STEER[-1])))
     # 2. finish and certify on the full rule, once from each distinct end of the steering
     which, first = _distinct(steer.theta / scale(steer.theta))
     # 2a. an end where the steering grid is far from converged steers on, on a finer grid
-    theta, level, sharp = _sharpen(p, steer.theta[first], steer.g[first], diagonal, scale,
-                                   inside)
+    theta, level, sharp = _sharpen(p, steer.theta[first], steer.f[first], steer.g[first],
+                                   diagonal, scale, inside)
     # 2b. ends that met on the finer grid are finished once
     again, second = _distinct(theta / scale(theta))
     ends, theta, level = again[which], theta[second], level[second]
@@ -158,29 +163,60 @@ def _distinct(points: np.ndarray, tol: float = _SAME_END):
     return which, np.array(first, dtype=int)
 
 
-def _sharpen(p: MvMixture, theta: np.ndarray, g: np.ndarray, diagonal: bool, scale, inside):
-    """Steered ends (θ, their gradient g on the steering grid h) whose gradient on the grid 2h
-    differs by more than ``_SHARP`` (in q's units: the grid h's own error is then ≳ 1e-6, the
-    fine rule's minimum too far for one Newton step to certify) descend on to the minimum of
-    the grid h/2; their adaptive rule starts a level finer than it would (its first level
-    cannot settle where the grid h has not).  (θ, the adaptive rule's start levels, the points
-    each visited.)"""
-    theta = theta.copy()
-    level = np.zeros(len(theta), dtype=int)
+def _sharpen(p: MvMixture, theta, f, g, diagonal: bool, scale, inside):
+    """Steered ends (θ, their KL f and gradient g on the steering grid h) whose gradient on 2h
+    differs by more than ``_SHARP`` (in q's units: h's own error is then ≳ 1e-6, the fine
+    rule's minimum too far for one Newton step to certify) descend on to the minimum of the
+    grid h/2 — the last step on h/4 where h/2's gradient differs from h's by more than
+    ``_SHARP2`` — and their adaptive rule starts a level finer than it would (its first level
+    cannot settle where h has not).  Near the minimum (Newton steps < 0.05 in q's units) one
+    step is evaluated and the next taken unevaluated: it lands ~step² from the finer grid's
+    minimum, itself no nearer the adaptive rule's.  (θ, start levels, the points visited.)"""
+    theta, level = theta.copy(), np.zeros(len(theta), dtype=int)
     sharp: list[list[np.ndarray]] = [[] for _ in theta]
     if len(p.active) < 2 or len(STEER) < 2:
         return theta, level, sharp
     d = scale(theta)
-    _, g2, _ = reverse_objective(p, theta, diagonal, steer=STEER[-2])
+    f2, g2, _ = reverse_objective(p, theta, diagonal, steer=STEER[-2])
+    # where h and 2h disagree by twice the adaptive rule's tolerance, its level h cannot settle
+    (ft, fs), (gt, gs) = TOL
+    level[(np.abs(f2 - f) > 2 * ft * np.maximum(np.abs(f), fs)) | (np.abs(g2 - g).max(axis=1)
+          > 2 * gt * np.maximum(np.abs(g).max(axis=1), gs))] = LEVELS.index(STEER[-1]) + 1
     rows = np.flatnonzero(np.abs((g2 - g) * d).max(axis=1) > _SHARP)
-    if rows.size:
-        run = descend(lambda t: reverse_objective(p, t, diagonal, steer=STEER[-1] / 2),
-                      theta[rows], scale, inside, exact=STEP_TOL / 10)
-        theta[rows] = run.theta
-        mu, chol = unpack(run.theta, p.dim, diagonal)
-        level[rows] = first_level(mu, chol, p) + 1
-        for i, r in enumerate(rows):
-            sharp[r] = run.visited[i][1:]
+    if not rows.size:
+        return theta, level, sharp
+    half = STEER[-1] / 2  # the grid h/2 (h/4 where its gradient is far from h's: deep)
+    ends, paths = theta[rows], [[] for _ in rows]
+    _, g1, h1 = reverse_objective(p, ends, diagonal, steer=half)
+    # deep only where the certifying rule (a level finer than its first; 0: the panel rule)
+    # is no coarser than h/4: a certifying evaluation more costs more than h/4's step there
+    start = first_level(*unpack(ends, p.dim, diagonal), p) + 1
+    deep = ((np.append(LEVELS, 0.0)[np.minimum(start, len(LEVELS))] <= half / 2)
+            & (np.abs((g1 - g[rows]) * d[rows]).max(axis=1) > _SHARP2))
+    step, newton, positive, _, _, _ = newton_steps(g1, h1, d[rows], np.ones(rows.size))
+    near = positive & (newton <= 0.05) & inside(ends + step)
+    ends[near] += step[near]
+    if (at := np.flatnonzero(near)).size:
+        _, g1, h1 = reverse_objective(p, ends[at], diagonal,
+                                      steer=np.where(deep[at], half / 2, half))
+        step, newton, positive, _, _, _ = newton_steps(g1, h1, scale(ends[at]),
+                                                       np.ones(at.size))
+        last = positive & (newton <= 0.05) & inside(ends[at] + step)
+        for n, i in enumerate(at):
+            paths[i] += [ends[i].copy()] + ([ends[i] + step[n]] if last[n] else [])
+        ends[at[last]] += step[last]
+        near[at[~last]] = False
+    rest = np.flatnonzero(~near)  # the others descend on to the minimum of the grid h/2
+    if rest.size:
+        run = descend(lambda t: reverse_objective(p, t, diagonal, steer=half), ends[rest],
+                      scale, inside, exact=STEP_TOL / 10)
+        ends[rest] = run.theta
+        for n, i in enumerate(rest):
+            paths[i] += run.visited[n][1:]
+    theta[rows] = ends
+    level[rows] = np.maximum(level[rows], first_level(*unpack(ends, p.dim, diagonal), p) + 1)
+    for i, r in enumerate(rows):
+        sharp[r] = paths[i]
     return theta, level, sharp
 
 

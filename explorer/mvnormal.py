@@ -23,15 +23,44 @@ MAX_CORRELATION = 0.999  # |ρ| beyond this (in the correlation matrix's eigenva
 _BLOCK = 16384  # points per pass of the 2-D mixture's columns
 
 
-def _matrix(field: str, value, d: int) -> np.ndarray:
+def _entries(mean, cov) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (d,), cov (d, d)) as float arrays, each entry a finite number in range (the mean's
+    in ±MAX_ABS_LOCATION, the variances in [MIN_SCALE², MAX_SCALE²]): checked on the arrays at
+    once; only where that fails, entry by entry for the ValueError naming the field."""
+    if isinstance(mean, list | tuple | np.ndarray) and isinstance(cov, list | tuple | np.ndarray):
+        try:
+            m, c = np.array(mean, dtype=float), np.array(cov, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            m = c = None
+        if m is not None and m.ndim == 1 and len(m) >= 1 and c.shape == (len(m), len(m)):
+            entries = c.tolist()  # comparisons are False for nan: it takes the checks below
+            if (all(-MAX_ABS_LOCATION <= v <= MAX_ABS_LOCATION for v in m.tolist())
+                    and all(MIN_SCALE**2 <= r[i] <= MAX_SCALE**2 for i, r in enumerate(entries))
+                    and all(math.isfinite(v) for r in entries for v in r)):
+                return m, c
+    return _entries_one_by_one(mean, cov)
+
+
+def _entries_one_by_one(mean, cov) -> tuple[np.ndarray, np.ndarray]:
     try:
-        rows = [list(r) for r in value]
+        m = [check_real(f"MvNormal mean[{i}]", v, -MAX_ABS_LOCATION, MAX_ABS_LOCATION)
+             for i, v in enumerate(mean)]
     except TypeError:
-        raise ValueError(f"{field} must be a {d}×{d} matrix, got {value!r}") from None
+        raise ValueError(f"MvNormal mean must be a vector, got {mean!r}") from None
+    d = len(m)
+    if d < 1:
+        raise ValueError("MvNormal mean must have at least one entry")
+    try:
+        rows = [list(r) for r in cov]
+    except TypeError:
+        raise ValueError(f"MvNormal cov must be a {d}×{d} matrix, got {cov!r}") from None
     if len(rows) != d or any(len(r) != d for r in rows):
-        raise ValueError(f"{field} must be a {d}×{d} matrix (as long as the mean)")
-    return np.array([[check_real(f"{field}[{i}][{j}]", v) for j, v in enumerate(r)]
-                     for i, r in enumerate(rows)])
+        raise ValueError(f"MvNormal cov must be a {d}×{d} matrix (as long as the mean)")
+    c = np.array([[check_real(f"MvNormal cov[{i}][{j}]", v) for j, v in enumerate(r)]
+                  for i, r in enumerate(rows)])
+    for i in range(d):
+        check_real(f"MvNormal cov[{i}][{i}] (a variance)", c[i, i], MIN_SCALE**2, MAX_SCALE**2)
+    return np.array(m), c
 
 
 @dataclass(frozen=True, init=False)
@@ -43,30 +72,19 @@ class MvNormal:
     cov: tuple[tuple[float, ...], ...]
 
     def __init__(self, mean, cov):
-        try:
-            m = [check_real(f"MvNormal mean[{i}]", v, -MAX_ABS_LOCATION, MAX_ABS_LOCATION)
-                 for i, v in enumerate(mean)]
-        except TypeError:
-            raise ValueError(f"MvNormal mean must be a vector, got {mean!r}") from None
-        d = len(m)
-        if d < 1:
-            raise ValueError("MvNormal mean must have at least one entry")
-        c = _matrix("MvNormal cov", cov, d)
-        sd = np.sqrt(np.maximum(np.diag(c), 0.0))
-        for i in range(d):
-            check_real(f"MvNormal cov[{i}][{i}] (a variance)", c[i, i], MIN_SCALE**2,
-                       MAX_SCALE**2)
-        if np.any(np.abs(c - c.T) > 1e-12 * np.outer(sd, sd)):
+        m, c = _entries(mean, cov)
+        sd = np.sqrt(np.diag(c))
+        scale = sd * sd[:, None]
+        if (np.abs(c - c.T) > 1e-12 * scale).any():
             raise ValueError("MvNormal cov must be symmetric (cov[i][j] = cov[j][i])")
-        corr = c / np.outer(sd, sd)
-        lam = np.linalg.eigvalsh(0.5 * (corr + corr.T))
+        sym = 0.5 * (c + c.T)
+        lam = np.linalg.eigvalsh(sym / scale)
         if lam[0] <= 1.0 - MAX_CORRELATION:
             raise ValueError("MvNormal cov must be positive definite with correlations "
                              f"|ρ| ≤ {MAX_CORRELATION:g} (smallest eigenvalue of the "
                              f"correlation matrix {lam[0]:.3g})")
-        object.__setattr__(self, "mean", tuple(v + 0.0 for v in m))
-        sym = 0.5 * (c + c.T)
-        object.__setattr__(self, "cov", tuple(tuple(float(v) for v in r) for r in sym))
+        object.__setattr__(self, "mean", tuple((m + 0.0).tolist()))
+        object.__setattr__(self, "cov", tuple(map(tuple, sym.tolist())))
 
     @classmethod
     def from_sd(cls, mean, sd, rho: float = 0.0) -> MvNormal:
@@ -207,7 +225,7 @@ class MvMixture:
         """log p (n,), and unless not ``derivatives`` the score (n, d) and Hessian (n, d, d)."""
         x = _points(x, self.dim)
         if self.dim == 2 and x.ndim == 2:
-            v = self._columns_2(x, derivatives)
+            v = self.value_columns(x, derivatives)
             if not derivatives:
                 return v, None, None
             hess = np.empty((len(x), 2, 2))
@@ -240,16 +258,11 @@ class MvMixture:
         array is Fortran-ordered), as the rules' sums take them."""
         x = _points(x, self.dim)
         if self.dim == 2 and x.ndim == 2:
-            if len(x) <= _BLOCK:
-                return self._columns_2(x, derivatives)
-            # in blocks that stay in cache (the dozens of passes per component then cost ~¾)
+            # in blocks that stay in cache (the dozens of passes per component then cost ~¾),
+            # written into one output
             out = np.empty((6, len(x)) if derivatives else len(x))
             for a in range(0, len(x), _BLOCK):
-                v = self._columns_2(x[a:a + _BLOCK], derivatives)
-                if derivatives:
-                    out[:, a:a + _BLOCK] = v.T
-                else:
-                    out[a:a + _BLOCK] = v
+                self._columns_2(x[a:a + _BLOCK], derivatives, out[..., a:a + _BLOCK])
             return out.T if derivatives else out
         lp, s, h = self.log_derivs(x, derivatives)
         if not derivatives:
@@ -264,10 +277,10 @@ class MvMixture:
         return [tuple(float(v) for v in (m[0], m[1], p[0, 0], p[0, 1], p[1, 1], c))
                 for m, p, c in zip(mu, prec, const, strict=True)]
 
-    def _columns_2(self, x: np.ndarray, derivatives: bool):
-        """:meth:`value_columns` for d = 2 on columns: a loop over the few components with a dozen
-        in-place operations on the n points each (the general path's (n, K, d) reductions and
-        temporaries cost ~5×)."""
+    def _columns_2(self, x: np.ndarray, derivatives: bool, out: np.ndarray):
+        """:meth:`value_columns` for d = 2 on columns, into ``out`` ((6, n), or (n,) for log p
+        alone): a loop over the few components with a dozen in-place operations on the n points
+        each (the general path's (n, K, d) reductions and temporaries cost ~5×)."""
         x0, x1 = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
         cols = self._columns
         tmp = np.empty_like(x0)
@@ -286,49 +299,57 @@ class MvMixture:
         if len(parts) == 1:
             lp, p0, p1 = parts[0]
             if not derivatives:
-                return lp
+                out[:] = lp
+                return
             _, _, a, b, c, _ = cols[0]
-            out = np.empty((6, len(x)))
             out[0], out[1], out[2] = lp, p0, p1
             out[1:3] *= -1.0
             out[3], out[4], out[5] = -a, -b, -c
-            return out.T
-        top = parts[0][0].copy()
-        for lg, _, _ in parts[1:]:
+            return
+        top = np.maximum(parts[0][0], parts[1][0])
+        for lg, _, _ in parts[2:]:
             np.maximum(top, lg, out=top)
-        top[~np.isfinite(top)] = 0.0
-        total = np.zeros_like(top)
+        if not np.isfinite(top).all():
+            top[~np.isfinite(top)] = 0.0
+        total = None
         for lg, _, _ in parts:  # each log w_k g_k becomes w_k g_k / e^top
             lg -= top
             # below e^-600 a component adds < 1e-260 of the total: clamped, so that exp never
             # returns a subnormal (10-20× slower on x86 where the far tails underflow)
             np.maximum(lg, -600.0, out=lg)
             np.exp(lg, out=lg)
-            total += lg
+            if total is None:
+                total = lg.copy()
+            else:
+                total += lg
         if not derivatives:
-            lp = np.log(total)
-            lp += top
-            return lp
-        out = np.zeros((6, len(x)))  # rows: log p, s0, s1, H00, H01, H11
-        lp, s0, s1, h00, h01, h11 = out
+            np.log(total, out=out)
+            out += top
+            return
+        lp, s0, s1, h00, h01, h11 = out  # rows: log p, s0, s1, H00, H01, H11
         np.log(total, out=lp)
         lp += top
         inv = np.divide(1.0, total, out=total)
-        for (r, p0, p1), (_, _, a, b, c, _) in zip(parts, cols, strict=True):
-            r *= inv  # the responsibility of component k; H += r (p pᵀ − Λ), s −= r p
+        for k, ((r, p0, p1), (_, _, a, b, c, _)) in enumerate(zip(parts, cols, strict=True)):
+            r *= inv  # the responsibility of component k; H = Σ r (p pᵀ − Λ), s = −Σ r p
             for acc, u, v, lam in ((h00, p0, p0, a), (h01, p0, p1, b), (h11, p1, p1, c)):
-                np.multiply(u, v, out=tmp)
-                tmp -= lam
-                tmp *= r
-                acc += tmp
+                term = acc if k == 0 else tmp  # the first term is the sum so far
+                np.multiply(u, v, out=term)
+                term -= lam
+                term *= r
+                if k:
+                    acc += tmp
             p0 *= r
-            s0 -= p0
             p1 *= r
-            s1 -= p1
+            if k == 0:
+                np.negative(p0, out=s0)
+                np.negative(p1, out=s1)
+            else:
+                s0 -= p0
+                s1 -= p1
         h00 -= np.multiply(s0, s0, out=tmp)
         h01 -= np.multiply(s0, s1, out=tmp)
         h11 -= np.multiply(s1, s1, out=tmp)
-        return out.T
 
     def logpdf(self, x) -> np.ndarray:
         return self.log_derivs(x, derivatives=False)[0]

@@ -269,34 +269,33 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
 
 
 # --- the adaptive trapezoid rule ------------------------------------------------------------
-_GRIDS: dict[tuple[float, int, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_GRIDS: dict[tuple[float, int, float], tuple[np.ndarray, np.ndarray, int]] = {}
 
 
 def grid(h: float, d: int, radius: float = RADIUS):
-    """(nodes t (M, d), weights (M,) for E_N(0,I), and which nodes lie on the grid 2h), cut to
-    the ball |t| ≤ radius."""
+    """(nodes t (M, d), weights (M,) for E_N(0,I), and how many of the nodes lie on the grid 2h),
+    cut to the ball |t| ≤ radius.  The grid 2h's nodes come first, in its own order (for h < 1):
+    its sums take the first values of the grid h's, with no copy of the others."""
     if (h, d, radius) not in _GRIDS:
         n = int(radius / h)
         axis = np.arange(-n, n + 1)
-        t, _ = _tensor(axis.astype(float), np.ones(len(axis)), d)
-        keep = (t * t).sum(axis=1) <= (radius / h) ** 2
-        even = (t[keep] % 2 == 0).all(axis=1)
-        t = h * t[keep]
+        k, _ = _tensor(axis.astype(float), np.ones(len(axis)), d)
+        k = k[(k * k).sum(axis=1) <= (radius / h) ** 2]
+        even = (k % 2 == 0).all(axis=1)
+        if h < 1.0:  # h·2k is (2h)·k exactly: the grid 2h's nodes
+            t = np.concatenate([grid(2.0 * h, d, radius)[0], h * k[~even]])
+        else:
+            t = h * np.concatenate([k[even], k[~even]])
         w = np.exp(d * math.log(h) - 0.5 * (t * t).sum(axis=1) - 0.5 * d * LOG_2PI)
-        _GRIDS[(h, d, radius)] = (t, w, even)
+        _GRIDS[(h, d, radius)] = (t, w, int(even.sum()))
     return _GRIDS[(h, d, radius)]
 
 
-_COARSE: dict[tuple[float, int], np.ndarray] = {}
-
-
-def coarse_weights(h: float, d: int) -> np.ndarray:
-    """The grid 2h as weights on the grid h's nodes: 2^d times h's on its nodes, 0 elsewhere
-    (its sums then take the same node values, with no copy of them)."""
-    if (h, d) not in _COARSE:
-        _, w, even = grid(h, d)
-        _COARSE[(h, d)] = np.where(even, w * 2.0**d, 0.0)
-    return _COARSE[(h, d)]
+def _by_q(vals: np.ndarray, k: int) -> np.ndarray:
+    """Values (N, ...) of k q's, q by q, as (..., k, M): the node axis last (a view for the
+    mixtures' column-ordered values)."""
+    a = vals.T
+    return a.reshape(*a.shape[:-1], k, -1)
 
 
 def first_level(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None) -> np.ndarray:
@@ -351,10 +350,12 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         rows = np.flatnonzero(level == n)
         if not rows.size:
             continue
-        t, w, even = grid(h, d)
+        t, w, m_coarse = grid(h, d)
         vals = values(nodes(mu[rows], chol[rows], t))
         fine = reduce(vals, t, w, None, rows)  # one template (t, w) for every q
-        coarse = reduce(vals, t, coarse_weights(h, d), None, rows)  # the grid 2h
+        on_coarse = _by_q(vals, rows.size)[..., :m_coarse]  # the grid 2h: t's first nodes
+        t2, w2, _ = grid(2.0 * h, d)
+        coarse = reduce(on_coarse.reshape(*on_coarse.shape[:-2], -1).T, t2, w2, None, rows)
         ok = np.ones(rows.size, dtype=bool)
         for f, c, (tol, floor) in zip(fine[:2], coarse[:2], TOL, strict=False):
             f2, c2 = f.reshape(rows.size, -1), c.reshape(rows.size, -1)

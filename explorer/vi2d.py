@@ -28,19 +28,32 @@ from explorer.rules2d import adaptive, on_grid
 
 
 # --- parameters -----------------------------------------------------------------------------
-def lower_index(d: int, diagonal: bool) -> list[tuple[int, int]]:
-    return [(i, i) for i in range(d)] if diagonal else [(i, j) for i in range(d)
-                                                        for j in range(i + 1)]
+@cache
+def lower_index(d: int, diagonal: bool) -> tuple[tuple[int, int], ...]:
+    return tuple((i, i) for i in range(d)) if diagonal else tuple(
+        (i, j) for i in range(d) for j in range(i + 1))
+
+
+@cache
+def layout(d: int, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column) in L of each of θ's L parameters, and which of them are log-diagonal."""
+    idx = lower_index(d, diagonal)
+    out = (np.array([i for i, _ in idx], dtype=int), np.array([j for _, j in idx], dtype=int),
+           np.array([i == j for i, j in idx]))
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def unpack(theta: np.ndarray, d: int, diagonal: bool):
     """(μ (K, d), L (K, d, d)) of θ (K, n)."""
     theta = np.asarray(theta)
-    mu = theta[:, :d]
+    rows, cols, is_log = layout(d, diagonal)
+    entries = theta[:, d:].copy()
+    entries[:, is_log] = np.exp(entries[:, is_log])
     chol = np.zeros((len(theta), d, d), dtype=theta.dtype)
-    for n, (i, j) in enumerate(lower_index(d, diagonal)):
-        chol[:, i, j] = np.exp(theta[:, d + n]) if i == j else theta[:, d + n]
-    return mu, chol
+    chol[:, rows, cols] = entries
+    return theta[:, :d], chol
 
 
 def pack(q: MvNormal, diagonal: bool) -> np.ndarray:
@@ -57,20 +70,27 @@ def gaussian_of(theta: np.ndarray, d: int, diagonal: bool, shift=0.0) -> MvNorma
 def _jacobian(theta: np.ndarray, d: int, diagonal: bool):
     """∂(raw entries of L)/∂θ for the L part (1 off the diagonal, L_jj on it), and the mask of
     log-diagonal parameters."""
-    idx = lower_index(d, diagonal)
-    is_log = np.array([i == j for i, j in idx])
-    jac = np.where(is_log, np.exp(np.where(is_log, theta[:, d:], 0.0)), 1.0)
-    return np.concatenate([np.ones((len(theta), d)), jac], axis=1), \
-        np.concatenate([np.zeros(d, bool), is_log])
+    is_log = _log_mask(d, diagonal)
+    jac = np.ones(theta.shape)
+    jac[:, is_log] = np.exp(theta[:, is_log])
+    return jac, is_log
+
+
+@cache
+def _log_mask(d: int, diagonal: bool) -> np.ndarray:
+    mask = np.concatenate([np.zeros(d, bool), layout(d, diagonal)[2]])
+    mask.flags.writeable = False
+    return mask
 
 
 # --- the objectives -------------------------------------------------------------------------
 def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
-                      derivatives: bool = True, steer: float = 0.0, start=None, settled=None,
+                      derivatives: bool = True, steer=0.0, start=None, settled=None,
                       cut=None, loose: bool = False, budget=None, spent=None):
     """KL(q‖p) for the K q's of θ (K, n), with gradient (K, n) and Hessian (K, n, n) in θ, by the
     adaptive rule — or, for ``steer`` = h > 0, by the trapezoid rule on the one grid h (cheap,
-    no error estimate: to steer descents).  ``start``/``settled``/``cut``/``loose``/``budget``/
+    no error estimate: to steer descents; an array: each q's own h, the nodes of all evaluated in
+    one call).  ``start``/``settled``/``cut``/``loose``/``budget``/
     ``spent``: as for :func:`explorer.rules2d.adaptive` (``cut``: the q's whose value ran out of
     the node budget).
 
@@ -88,7 +108,9 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
     def reduce(vals, z, w, row, rows):
         return _reverse_sums(vals, z, w, row, theta[rows], chol[rows], diagonal)
 
-    if steer:
+    if np.ndim(steer):  # a grid per q: the nodes of all in one call of ``values``
+        f, g, h = _on_grids(np.asarray(steer, dtype=float), mu, chol, values, reduce)
+    elif steer:
         x, z, w, row = on_grid(mu, chol, steer)
         f, g, h = reduce(values(x), z, w, row, np.arange(len(theta)))
     elif derivatives:
@@ -99,6 +121,25 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
                         budget=budget)
         g = h = None
     return f, g, h
+
+
+def _on_grids(steps: np.ndarray, mu, chol, values, reduce):
+    """The one-grid rule of :func:`reverse_objective` with each q's own grid step."""
+    parts = []
+    for h in np.unique(steps):
+        rows = np.flatnonzero(steps == h)
+        x, z, w, _ = on_grid(mu[rows], chol[rows], h)
+        parts.append((rows, x, z, w))
+    vals = values(np.concatenate([x.T for _, x, _, _ in parts], axis=1).T)
+    out, at = None, 0
+    for rows, x, z, w in parts:
+        res = reduce(vals[at:at + len(x)], z, w, None, rows)
+        at += len(x)
+        if out is None:
+            out = [np.empty((len(steps), *r.shape[1:])) for r in res]
+        for o, r in zip(out, res, strict=True):
+            o[rows] = r
+    return out
 
 
 @cache
