@@ -45,7 +45,7 @@ from functools import cached_property
 
 import numpy as np
 
-from explorer.newton_parts import _MERGE_NEWTON, _merge, newton_steps
+from explorer.newton_parts import _MERGE_NEWTON, _merge, _norms, newton_steps
 
 __all__ = ["STEP_TOL", "Descent", "descend", "newton_steps"]
 
@@ -351,7 +351,7 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
     certified = positive & (newton <= STEP_TOL)
     if inside is not None:
         certified &= inside(theta) if groups is None else inside(theta, np.arange(k))
-    run = Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive, certified,
+    run = Descent(theta, f, g, h, _norms(g * d), newton, positive, certified,
                   _paths(theta0, steps, joins))
     if coarse is not None:
         run.steered = steering[owner]  # rows whose end is still one of the approximation
