@@ -322,13 +322,19 @@ def _same(a: MvNormal, b: MvNormal, tol: float = MERGE_TOL) -> bool:
                 and np.all(np.abs(a.sigma - b.sigma) <= 2 * tol * np.outer(s, s)))
 
 
-def _fit(direction, run: Descent, i, start: MvNormal, c, d, diagonal, with_path=True) -> Fit:
-    moved = run.visited[i][1:]
+def _fit(direction, run: Descent, i, start: MvNormal, c, d, diagonal) -> Fit:
+    moved = len(run.visited[i]) - 1  # the path: see _with_path
     q = gaussian_of(run.theta[i], d, diagonal, c) if moved else start
-    path = ([start] + [gaussian_of(t, d, diagonal, c) for t in moved]) if with_path else []
-    return Fit(q=q, kl=max(float(run.f[i]), 0.0), direction=direction, path=path, start=start,
-               iterations=len(moved), grad_norm=float(run.grad_norm[i]),
+    return Fit(q=q, kl=max(float(run.f[i]), 0.0), direction=direction, path=[], start=start,
+               iterations=moved, grad_norm=float(run.grad_norm[i]),
                is_minimum=bool(run.certified[i]), newton_step=float(run.newton_step[i]))
+
+
+def _with_path(fit: Fit, run: Descent, i, c, d, diagonal) -> Fit:
+    """Descent i's ``fit`` with its path: q of each accepted point (θ's end: fit.q, built)."""
+    end, moved = run.theta[i], run.visited[i][1:]
+    return replace(fit, path=[fit.start] + [fit.q if t is moved[-1] and np.array_equal(t, end)
+                                            else gaussian_of(t, d, diagonal, c) for t in moved])
 
 
 def _rank(fit: Fit):
@@ -366,16 +372,15 @@ def fit_gaussian_mv(p, direction: str = "reverse", init: MvNormal | None = None,
         first = MvNormal(pm.mean, pm.cov) if direction == "forward" else None
         start = _restrict(init or first, diagonal)
         theta = pack(start.shifted(c), diagonal)[None]
-        fit = _fit(direction, _descend(direction, pc, theta, diagonal, budget), 0, start, c, d,
-                   diagonal)
+        run = _descend(direction, pc, theta, diagonal, budget)
+        fit = _with_path(_fit(direction, run, 0, start, c, d, diagonal), run, 0, c, d, diagonal)
         if direction == "forward" and not pc.entropy_certified:  # its KL is an estimate
             fit = replace(fit, is_minimum=False)
         return replace(fit, local_optima=(fit,) if fit.is_minimum else ())
     starts = [_restrict(s, diagonal) for s in reverse_starts(pm)]
     theta = np.array([pack(s.shifted(c), diagonal) for s in starts])
     run = _descend("reverse", pc, theta, diagonal, budget)
-    fits = [_fit("reverse", run, i, s, c, d, diagonal, with_path=False)
-            for i, s in enumerate(starts)]
+    fits = [_fit("reverse", run, i, s, c, d, diagonal) for i, s in enumerate(starts)]
     kept: list[tuple[int, Fit]] = []
     for i, f in sorted(((i, f) for i, f in enumerate(fits) if f.is_minimum),
                        key=lambda a: _rank(a[1])):
@@ -384,7 +389,7 @@ def fit_gaussian_mv(p, direction: str = "reverse", init: MvNormal | None = None,
     if not kept:
         i = int(np.argmin([f.kl for f in fits]))
         kept = [(i, fits[i])]
-    optima = [_fit("reverse", run, i, starts[i], c, d, diagonal) for i, _ in kept]
+    optima = [_with_path(f, run, i, c, d, diagonal) for i, f in kept]
     if not optima[0].is_minimum:
         return optima[0]
     # a start left uncertified (its rule cut by a node budget, or its descent unfinished) below
@@ -395,6 +400,5 @@ def fit_gaussian_mv(p, direction: str = "reverse", init: MvNormal | None = None,
              if not f.is_minimum and f.kl < top - 1e-9 * (1.0 + top)]
     if lower:
         i = min(lower)[1]
-        return replace(_fit("reverse", run, i, starts[i], c, d, diagonal),
-                       local_optima=tuple(optima))
+        return replace(_with_path(fits[i], run, i, c, d, diagonal), local_optima=tuple(optima))
     return replace(optima[0], local_optima=tuple(optima))

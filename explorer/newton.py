@@ -45,7 +45,7 @@ from functools import cached_property
 
 import numpy as np
 
-from explorer.newton_parts import _MERGE_NEWTON, _merge, newton_steps
+from explorer.newton_parts import _MERGE_NEWTON, _merge, _norms, newton_steps
 
 __all__ = ["STEP_TOL", "Descent", "descend", "newton_steps"]
 
@@ -138,7 +138,7 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
     if handover:
         run = _descend(objective, theta0, scale, inside, max_steps, merge, exact=exact,
                        groups=groups, coarse=coarse, handover=handover, mixed=mixed)
-        if run.steered.any():
+        if np.count_nonzero(run.steered):
             _continue(run, objective, scale, inside, max_steps, merge, exact, groups)
         return run
     steer = _descend(coarse, theta0, scale, inside, min(max_steps, _STEER_STEPS), merge,
@@ -159,7 +159,7 @@ def descend(objective, theta0: np.ndarray, scale, inside=None, max_steps: int = 
 def _continue(run: Descent, objective, scale, inside, max_steps, merge, exact, groups):
     """Finish in place the rows of a handover run that ended on the approximation: a descent
     on the objective from each distinct end point, which alone decides their certificates."""
-    rows = np.flatnonzero(run.steered)
+    rows = run.steered.nonzero()[0]
     back, ends, end_groups = _distinct_ends(run.theta[rows], scale,
                                             None if groups is None else groups[rows])
     fine = _descend(objective, ends, scale, inside, max_steps, merge, exact=exact,
@@ -227,60 +227,62 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
     for it in range(max_steps):
         if not idx.size:
             break
-        if coarse is not None and it == _STEER_STEPS and steering[idx].any():
+        if coarse is not None and it == _STEER_STEPS and np.count_nonzero(steering[idx]):
             active[idx[steering[idx]]] = False  # crawling on the approximation: continued
             idx = idx[~steering[idx]]  # afterwards
             if not idx.size:
                 break
-        th = theta[idx]
+        th = theta.take(idx, axis=0)
         d = scale(th)
         rad = radius[idx]
-        step, newton, positive, pred, length, cut = newton_steps(g[idx], h[idx], d, rad)
+        step, newton, positive, pred, length, cut = newton_steps(g.take(idx, axis=0),
+                                                                h.take(idx, axis=0), d, rad)
         trial = th + step
         go = None  # which rows step on (None: all)
-        any_done = finished.any()
+        steer = None if coarse is None else steering[idx]
+        any_done = np.count_nonzero(finished)
         if merge and (idx.size > 1 or any_done):
             ready = positive & (newton <= _MERGE_NEWTON) & ~cut
             n_ready = np.count_nonzero(ready)
             if n_ready and (n_ready > 1 or any_done):
                 points, rows = trial[ready] / d[ready], idx[ready]
-                done = np.flatnonzero(finished)
+                done = finished.nonzero()[0]
                 if done.size:
                     points = np.concatenate([theta[done] / scale(theta[done]), points])
                     rows = np.concatenate([done, rows])
                 _merge(points, rows, done.size, active, merged, taken, groups,
-                       _lead(newton, ready, None if coarse is None else steering[idx]))
+                       _lead(newton, ready, steer))
                 go = active[idx]  # merged this step: ended, in its partner
-        steer = None if coarse is None else steering[idx]
         there = positive & (newton <= exact)
         if steer is not None:
             there &= ~steer
         if go is not None:
             there &= go
-        if there.any():
+        if np.count_nonzero(there):
             active[idx[there]] = False
             finished[idx[there]] = True
             there_newton[idx[there]] = newton[there]
             go = ~there if go is None else go & ~there
-        if go is not None and not go.all():
-            if not go.any():  # every row ended or merged (the last step of most descents)
+        n_go = None if go is None else np.count_nonzero(go)
+        if n_go is not None and n_go < len(go):
+            if not n_go:  # every row ended or merged (the last step of most descents)
                 idx = idx[:0]
                 continue
+            go = go.nonzero()[0]
             idx, trial, newton, positive, pred, length, cut, rad = (
-                a[go] for a in (idx, trial, newton, positive, pred, length, cut, rad))
+                a.take(go, axis=0) for a in (idx, trial, newton, positive, pred, length, cut,
+                                             rad))
             if steer is not None:
                 steer = steer[go]
-            if not idx.size:
-                continue
         polish = positive & (newton <= _POLISH)
         hand = None
-        if steer is None or not steer.any():
+        if steer is None or not np.count_nonzero(steer):
             ft, gt, ht = objective(trial) if groups is None else objective(trial, idx)
         else:
             hand = steer & positive & (newton <= handover)  # evaluated on the objective
             ft, gt, ht = _evaluate(objective, coarse, trial, idx, steer & ~hand, groups,
                                    mixed)
-            if not hand.any():
+            if not np.count_nonzero(hand):
                 hand = None
         fi = f[idx]
         drop = ft - fi
@@ -295,9 +297,9 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
         if hand is not None:
             steering[idx[hand & ok]] = False
         # a step cut by the radius that went as predicted: the radius doubles
-        grow = ok & cut & (drop <= 0.75 * pred) if cut.any() else None
-        if ok.all():  # the usual case, in fewer operations
-            if grow is not None and grow.any():
+        grow = ok & cut & (drop <= 0.75 * pred) if np.count_nonzero(cut) else None
+        if np.count_nonzero(ok) == len(ok):  # the usual case, in fewer operations
+            if grow is not None and np.count_nonzero(grow):
                 radius[idx] = np.where(grow, np.minimum(2.0 * rad, _MAX_RADIUS), rad)
             theta[idx], f[idx], g[idx], h[idx] = trial, ft, gt, ht
             steps.append((idx, trial))
@@ -320,7 +322,7 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
             ended = (ok & polish & (newton <= _DONE)) | stuck | flat
         if hand is not None:  # a handover step ends nothing: the objective's own steps follow
             ended &= ~(hand & ok)
-        if ended.any():
+        if np.count_nonzero(ended):
             active[idx[ended]] = False
             if steer is None:
                 finished[idx[ended & positive]] = True
@@ -342,14 +344,14 @@ def _descend(objective, theta0, scale, inside, max_steps, merge, exact=_EXACT,
     d = scale(theta)
     newton = there_newton[owner]  # known where a descent ended without another step
     positive = ~np.isnan(newton)
-    todo = np.flatnonzero(~positive)
+    todo = (~positive).nonzero()[0]
     if todo.size:
         _, newton[todo], positive[todo], _, _, _ = newton_steps(g[todo], h[todo], d[todo],
                                                                 np.ones(todo.size))
     certified = positive & (newton <= STEP_TOL)
     if inside is not None:
         certified &= inside(theta) if groups is None else inside(theta, np.arange(k))
-    run = Descent(theta, f, g, h, np.linalg.norm(g * d, axis=1), newton, positive, certified,
+    run = Descent(theta, f, g, h, _norms(g * d), newton, positive, certified,
                   _paths(theta0, steps, joins))
     if coarse is not None:
         run.steered = steering[owner]  # rows whose end is still one of the approximation

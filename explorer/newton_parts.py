@@ -25,15 +25,24 @@ def newton_steps(g: np.ndarray, h: np.ndarray, d: np.ndarray, radius: np.ndarray
     big = np.maximum(np.abs(lam[:, -1]), 1e-300)
     positive = lam[:, 0] > 1e-12 * big
     sv = -gv / np.maximum(np.abs(lam), 1e-12 * big[:, None])
-    newton = np.linalg.norm(sv, axis=1)
-    flat = ~positive & (np.abs(sv[:, 0]) < 0.5 * radius)
-    sv[:, 0] = np.where(flat, -np.copysign(0.5 * radius, gv[:, 0]), sv[:, 0])
+    newton = _norms(sv)
+    if np.count_nonzero(positive) < len(positive):
+        flat = ~positive & (np.abs(sv[:, 0]) < 0.5 * radius)
+        sv[:, 0] = np.where(flat, -np.copysign(0.5 * radius, gv[:, 0]), sv[:, 0])
     ss = np.einsum("nij,nj->ni", vec, sv)
-    length = np.linalg.norm(ss, axis=1)
+    length = _norms(ss)
     cut = length > radius
-    ss *= np.where(cut, radius / np.maximum(length, 1e-300), 1.0)[:, None]
+    if np.count_nonzero(cut):
+        ss *= np.where(cut, radius / np.maximum(length, 1e-300), 1.0)[:, None]
+        length = np.minimum(length, radius)
     pred = (gs * ss).sum(axis=1) + 0.5 * np.einsum("ni,nij,nj->n", ss, hs, ss)
-    return ss * d, newton, positive, pred, np.minimum(length, radius), cut
+    return ss * d, newton, positive, pred, length, cut
+
+
+def _norms(x: np.ndarray) -> np.ndarray:
+    """The Euclidean length of each row of x (K, n): np.linalg.norm(x, axis=1), without the
+    wrapper's checks."""
+    return np.sqrt(np.add.reduce(x * x, axis=1))
 
 
 _SIGNS = np.array([[-1.0], [1.0]])  # rows (lo, hi) of a 2 × 2 eigen-pair
