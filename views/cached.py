@@ -11,7 +11,7 @@ from explorer.fitting import NoFiniteFitError, fit_gaussian
 from explorer.landscape import affordable_size, kl_landscape
 from explorer.presets import mixture
 from explorer.sweeps import sweep
-from views.charts import compact
+from views.charts import plain_chart
 from views.common import shared_cache
 from views.state.sweeps import ALPHA_RANGE, ALPHA_STEP, PARAMETERS
 
@@ -139,10 +139,10 @@ def vi2d_grid(key: tuple):
 
 @shared_cache(16)
 def vi2d_chart(key: tuple, side: str, fits: tuple, family: str, optima: tuple):
-    """One panel of /vi-2d (explorer.figures.vi2d_figure: the forward or reverse ``side``),
-    compacted; the fits as ((family, MvNormal), …) pairs.  Each holds a copy of p's contour
-    grid (~15 KB; more where the density underflows float32 and stays float64)."""
+    """One panel of /vi-2d (explorer.figures.vi2d_figure: the forward or reverse ``side``) as
+    a :func:`views.charts.plain_chart`, to be drawn with ``theme=None``; the fits as ((family,
+    MvNormal), …) pairs.  Each holds p's contour grid as lists (~40 KB of JSON)."""
     from explorer.figures.vi2d import vi2d_figure
 
-    return compact(vi2d_figure(mixture2d(key), side, dict(fits), family, list(optima),
-                               grid=vi2d_grid(key)))
+    return plain_chart(vi2d_figure(mixture2d(key), side, dict(fits), family, list(optima),
+                                   grid=vi2d_grid(key)))

@@ -1,6 +1,6 @@
-"""How every page draws its charts: Plotly's config, float32 arrays where nothing visible changes,
-the figure cache, and the side-by-side / stacked pair that reads at any width (a phone gets only
-the stacked one)."""
+"""How every page draws its charts: Plotly's config, float32 arrays where nothing visible changes
+(or short lists, for a chart drawn without Streamlit's theme), the figure cache, and the
+side-by-side / stacked pair that reads at any width (a phone gets only the stacked one)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,39 @@ def compact(fig):
                 small = _float32_or_same(value)
                 if small is not value:
                     trace[name] = small
+    return fig
+
+
+def _short_list(a: np.ndarray, digits: int) -> list:
+    """``a`` as nested lists of its values rounded to ``digits`` significant digits, whose JSON
+    is short; a value the rounding cannot scale (under ~1e-290, or not finite) as it is, and a
+    sorted grid that rounding would make repeat a value (finer rows merged into it) in full."""
+    a = np.asarray(a, dtype=np.float64)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(a))))
+        out = np.round(a * scale) / scale
+    out = np.where(np.isfinite(out), out, a)
+    if a.ndim == 1 and a.size > 1 and np.all(np.diff(a) > 0) and np.any(np.diff(out) <= 0):
+        out = a
+    return out.tolist()
+
+
+def plain_chart(fig, digits: int = 6):
+    """``fig``, changed in place, for ``st.plotly_chart(..., theme=None)`` drawn once: Streamlit
+    copies a chart's figure after mounting it (applying its theme, if any) and Plotly redraws
+    whatever the copy changed — with the theme, everything.  So the figure carries its own look
+    and everything else about the copy must look unchanged to Plotly: no template and no
+    ``meta`` (compared by identity), every array a JSON list (Plotly's binary arrays are not
+    lists, and count as changed) of ``digits`` significant digits, and a constant
+    ``datarevision``, so that Plotly does not compare the lists.  Safe: Streamlit mounts a new
+    chart for a figure with new content (the element's id hashes the figure)."""
+    for trace in fig.data:
+        for name in ("x", "y", "z"):
+            if name in trace and isinstance(trace[name], np.ndarray):
+                trace[name] = _short_list(trace[name], digits)
+    fig.layout.meta = None
+    fig.layout.template = None
+    fig.layout.datarevision = 1
     return fig
 
 

@@ -222,7 +222,10 @@ for where, name, fit in ((left, "Forward", fwd), (right, "Reverse", rev)):
     side = name.lower()
     chart = (vi2d_chart(key, side, fwd_q, fam, ()) if side == "forward"
              else vi2d_chart(key, side, rev_q, fam, tuple(o.q for o in optima)))
-    where.plotly_chart(chart, key=f"vi2d_{side}", config=plot_config(f"kl-explorer-vi-2d-{side}"))
+    # drawn without Streamlit's theme: the figure carries its look, and a new chart is then
+    # drawn once, not twice (views.charts.plain_chart)
+    where.plotly_chart(chart, key=f"vi2d_{side}", theme=None,
+                       config=plot_config(f"kl-explorer-vi-2d-{side}"))
     q = fit.q
     where.markdown(f"**{name} fit, {FAMILY_LABELS[fam].lower()}**")
     where.text(_q_text(q) + "\nΣ = [[" + ", ".join(fmt_num(v) for v in q.cov[0]) + "], ["

@@ -1,9 +1,11 @@
 """The /vi-2d page's figures: one panel per side — forward or reverse fits as 1σ/2σ ellipses over
 p's filled contours — and the ELBO decomposition log Z = ELBO + KL(q‖p) as stacked bars.
 
-The page redraws both panels on every change of the target (Streamlit mounts a new chart and
-Plotly draws it twice), so a panel is kept to few traces: each Gaussian's two ellipses are one
-trace, the centres of all of them one more."""
+The page redraws both panels on every change of the target (Streamlit mounts a new chart), so a
+panel is kept to few traces: each Gaussian's two ellipses are one trace, the centres of all of
+them one more.  A panel carries its own look (:func:`explorer.style.plain_theme`) and states p's
+contour levels (:data:`LEVELS`): the page draws it without Streamlit's theme, which made Plotly
+draw every new chart twice, and nothing Plotly would fill in may change between the two."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from explorer.mvnormal import MvNormal
 
 GRID_N = 60  # p's contour grid per axis, uniform; narrow components get finer rows near them
 FINE_N = 13  # grid lines across a narrow component's ±3σ
+LEVELS = 10  # p's contours at 1/10, 2/10, …, 9/10 of its greatest value on the grid
 TITLES = {"forward": "Forward KL(p‖q)", "reverse": "Reverse KL(q‖p)"}
 NAMES = {"full": "full-covariance q", "diagonal": "mean-field q"}
 
@@ -60,6 +63,20 @@ def density_grid(p, n: int = GRID_N) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return xs, ys, p.pdf(np.stack([gx, gy], axis=-1))
 
 
+def contour_levels(dens: np.ndarray) -> dict:
+    """Contour keywords for p's filled contours: :data:`LEVELS` − 1 levels, evenly spaced up to
+    the grid's greatest density (a flat or empty grid: Plotly's own choice).  Stated rather than
+    left to Plotly, which writes the levels it picks back into the trace: a copy of the figure
+    taken before that (Streamlit takes one after mounting a chart) would differ from the drawn
+    one, and Plotly would draw it all again."""
+    peak = float(np.max(dens)) if dens.size else 0.0
+    if not (math.isfinite(peak) and peak > 0.0):
+        return {"ncontours": LEVELS}
+    step = peak / LEVELS
+    return {"autocontour": False,
+            "contours": {"start": step, "end": (LEVELS - 0.5) * step, "size": step}}
+
+
 def _gaussian(pn: Panels, q: MvNormal, colour: str, name: str, dash: str, legend: bool,
               width: float) -> None:
     """q's 1σ and 2σ ellipses as one trace, a gap (None: no NaN in a chart's data) between
@@ -84,7 +101,7 @@ def vi2d_figure(p, side: str, fits: dict, family: str, optima=(), grid=None) -> 
     (x0, x1), (y0, y1) = (float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1]))
     # one panel "stacked": the legend gets a row per entry, which fits a column of any width
     pn = Panels(1, True, [TITLES[side]], panel_px=400)
-    pn.add({"type": "contour", "x": xs, "y": ys, "z": dens, "ncontours": 14,
+    pn.add({"type": "contour", "x": xs, "y": ys, "z": dens, **contour_levels(dens),
             "showscale": False,
             "colorscale": [[0, "rgba(0,114,178,0)"], [1, style.rgba(style.TARGET, 0.85)]],
             "line": {"width": 0.5, "color": style.rgba(style.TARGET, 0.6)},
@@ -109,7 +126,8 @@ def vi2d_figure(p, side: str, fits: dict, family: str, optima=(), grid=None) -> 
                 "text": [n for _, _, n in drawn], "name": "means", "showlegend": False,
                 "hovertemplate": "%{text}: mean (%{x:.3g}, %{y:.3g})<extra></extra>"}, 1)
     # automargin off: the margins have room for the tick labels and titles, and Plotly's
-    # automargin (Streamlit's theme turns it on) would draw the chart a second time
+    # automargin would draw the chart a second time
+    _merge(pn.layout, style.plain_theme())
     pn.xaxis(1, range=[x0, x1], title={"text": "x"}, automargin=False)
     pn.yaxis(1, range=[y0, y1], title={"text": "y"}, automargin=False)
     return finish(pn, height=400, hovermode="closest")
