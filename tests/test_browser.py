@@ -339,6 +339,45 @@ def test_vi2d_page_draws_both_panels_with_ellipses_and_kl_values(server, page):
     page.screenshot(path=str(SCREENSHOTS / "vi-2d-diagonal.png"), full_page=True)
 
 
+# DOM changes inside each /vi-2d panel made after Plotly's first drawing of a newly mounted chart
+# (the first MutationObserver callback that sees the chart drawn ends that drawing)
+_AFTER_FIRST_DRAW = """() => {
+  window.__panels = {};
+  document.querySelectorAll('.js-plotly-plot').forEach(g => { g.__old = true; });
+  new MutationObserver(ms => { for (const m of ms) {
+    const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+    const host = el && el.closest('[class*="st-key-vi2d_"]');
+    const g = host && host.querySelector('.js-plotly-plot');
+    if (!g || g.__old) continue;
+    const key = host.className.match(/st-key-(vi2d_[a-z]+)/)[1];
+    const rec = window.__panels[key] = window.__panels[key] || {first: 0, after: 0};
+    rec[rec.drawn ? 'after' : 'first'] += m.addedNodes.length + m.removedNodes.length + 1;
+    if (g._fullLayout && !rec.seen) {
+      rec.seen = true;
+      queueMicrotask(() => { rec.drawn = true; });
+    }
+  }}).observe(document.body, {childList: true, subtree: true, attributes: true});
+}"""
+
+
+def test_vi2d_new_panels_are_drawn_once(server, page):
+    """A new /vi-2d panel is drawn once: Streamlit's copy of a mounted chart's figure changes
+    nothing that Plotly redraws (views.charts.plain_chart).  With Streamlit's theme, Plotly drew
+    each new panel a second time: ~750 more DOM changes after a first drawing of ~1400."""
+    open_app(page, f"{server}/vi-2d", chart_key="vi2d_reverse")
+    page.evaluate(_AFTER_FIRST_DRAW)
+    page.locator(".st-key-v2_family").get_by_text("Mean-field (diagonal)").click()
+    page.wait_for_function("() => ['vi2d_forward', 'vi2d_reverse'].every(k => "
+                           "(window.__panels[k] || {}).drawn)", timeout=60_000)
+    wait_for_app_idle(page)
+    panels = page.evaluate("() => window.__panels")
+    assert set(panels) == {"vi2d_forward", "vi2d_reverse"}
+    for rec in panels.values():
+        assert rec["first"] > 500  # the first drawing: the trace layers, axes and legend
+        assert rec["after"] <= 0.05 * rec["first"], panels
+    assert "mean-field q" in " ".join(t["name"] for t in chart_traces(page, "vi2d_reverse"))
+
+
 def _press_your_q(page) -> None:
     live = '.st-key-v2_q_0[data-stale="false"]'
     page.locator(live).first.scroll_into_view_if_needed()
