@@ -8,7 +8,9 @@ with an error estimate: what :mod:`explorer.vi2d` integrates log densities of mi
   component that overlaps q, in q's coordinates (a narrow ridge, aligned with the grid or not,
   is then sampled finely enough by both grids that their agreement means convergence), and is
   refined until the sums on the grids h and 2h agree to ``TOL``; the finer sum is kept, its
-  error then ~ the square of that difference.  A q that has not settled by h = 1/16 (or
+  error then mostly ~ the square of that difference — but only at most the difference where
+  the error's prefactor is small, so a value computed for itself (a KL shown, not a descent's
+  step) is asked to agree to ``VALUE_TOL``.  A q that has not settled by h = 1/16 (or
   whose narrowest component is below 1/8 of its sd) is taken by the panel rule below
   (cheaper there than the grid 1/32's 290k nodes, which rarely settles either).
 * :func:`panel_rule` — adaptive tensor Gauss–Legendre panels in q's whitened coordinates, each
@@ -39,6 +41,14 @@ LEVELS = (0.5, 0.25, 0.125, 0.0625)
 # gradient (to max(|g|, 1)): the finer sum's error is then ~ C·difference², C ≲ 1e3 seen.  The
 # gradient needs less: it only has to place the minimum well within the certificate's 1e-6.
 TOL = ((1e-7, 1e-3), (1e-5, 1.0))
+# A value computed alone (a KL or entropy shown: explorer.vi2d.kl_mv, expect) is asked for an
+# agreement of h and 2h of VALUE_TOL, as the finer sum's error is at most their difference, and
+# near it where a transition between p's components lies in q's tail: there the error's
+# prefactor is small and it falls slower than the square of the difference (a difference of
+# 8e-8 left an error of 1.4e-9 on the grid 1/4, where 1/8 has 1e-15).  The descents' own
+# evaluations keep TOL: asking it of them doubled a three-mode fit's time, for errors of
+# 1e-11–1e-15 on the presets' optima.
+VALUE_TOL = 1e-10
 
 # The panel rule: Gauss–Legendre order per axis; agreement asked of a panel and its four halves
 # (relative to E_q[|φ|], at least 1; at 1e-11 a panel straddling where p's dominant component
@@ -318,7 +328,8 @@ def first_level(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None) -> n
 
 
 def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
-             start=None, settled=None, cut=None, loose=False, budget=None, spent=None):
+             start=None, settled=None, cut=None, loose=False, budget=None, spent=None,
+             value_tol: float = TOL[0][0]):
     """Results of ``reduce`` for the K Gaussians q_k = N(μ_k, L_k L_kᵀ) by the adaptive rule.
 
     ``values(x)`` gives per-node arrays at the nodes x (N, d); ``reduce(vals, z, w, row, rows)``
@@ -332,7 +343,9 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
     True for the q's whose panel rule ran out of its node budget (their results uncertified);
     ``loose``: the panel rule to ``LOOSE_TOL`` within ``LOOSE_BUDGET`` nodes (to steer, never
     to certify); ``budget`` (optional): a smaller node budget for the panel rule than its own;
-    ``spent`` (optional, a 1-element array): the panel rule's nodes are added to it."""
+    ``spent`` (optional, a 1-element array): the panel rule's nodes are added to it;
+    ``value_tol``: the agreement asked of the value (``TOL``'s; :data:`VALUE_TOL` for a value
+    computed for itself)."""
     k, d = mu.shape
     level = first_level(mu, chol, frames)
     if start is not None:
@@ -357,7 +370,8 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         t2, w2, _ = grid(2.0 * h, d)
         coarse = reduce(on_coarse.reshape(*on_coarse.shape[:-2], -1).T, t2, w2, None, rows)
         ok = np.ones(rows.size, dtype=bool)
-        for f, c, (tol, floor) in zip(fine[:2], coarse[:2], TOL, strict=False):
+        tols = ((value_tol, TOL[0][1]), TOL[1])
+        for f, c, (tol, floor) in zip(fine[:2], coarse[:2], tols, strict=False):
             f2, c2 = f.reshape(rows.size, -1), c.reshape(rows.size, -1)
             size = np.maximum(np.abs(f2).max(axis=1), floor)
             ok &= np.abs(f2 - c2).max(axis=1) <= tol * size

@@ -24,7 +24,7 @@ import numpy as np
 
 from explorer.distributions import LOG_2PI
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
-from explorer.rules2d import adaptive, on_grid
+from explorer.rules2d import VALUE_TOL, adaptive, on_grid
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def reverse_objective(p: MvMixture, theta: np.ndarray, diagonal: bool = False,
                            spent)
     else:
         (f,) = adaptive(mu, chol, frames, values, lambda *a: reduce(*a)[:1], cut=cut,
-                        budget=budget)
+                        budget=budget, value_tol=VALUE_TOL)
         g = h = None
     return f, g, h
 
@@ -279,7 +279,7 @@ def expect(mu, chol, frames: MvMixture, fn, cut=None) -> np.ndarray:
     def reduce(vals, z, w, row, rows):
         return (weighted_sums(vals, w, row, len(rows)),)
 
-    return adaptive(mu, chol, frames, fn, reduce, cut=cut)[0]
+    return adaptive(mu, chol, frames, fn, reduce, cut=cut, value_tol=VALUE_TOL)[0]
 
 
 # --- values ---------------------------------------------------------------------------------

@@ -108,6 +108,11 @@ def test_forward_kl_matches_the_reference(parts, q):
     # concentric components of different shape, q narrower than both along y
     ([(0.3, [0, 0], cov(1, 3, 0)), (0.7, [0, 0], cov(1, 1, 0))], ([0, 0], cov(1, 0.375, 0)),
      1e-9),
+    # where p turns from one component to the other lies in q's tail (found by hypothesis): the
+    # grids 1/2 and 1/4 agreed to 8e-8, and 1/4 was 1.4e-9 off (rules2d.VALUE_TOL)
+    ([(0.3, [0, 0], [[0.2384185791015625, 0], [0, 1]]),
+      (0.7, [2.84375, 0], [[0.23904416319583538, 0], [0, 1]])],
+     ([0, 0], [[0.23904416319583538, 0], [0, 1]]), 1e-11),
 ])
 def test_reverse_kl_matches_the_reference(parts, q, rel):
     want = ref.reverse_kl(q, parts)
@@ -203,6 +208,10 @@ def gaussians(draw):
                                    (0.2579994350671768, 0.1051177978515625))),
          c=MvNormal((1.36328125, 2.9087691367300295), ((8.03146743774414, 0.0), (0.0, 2.25))),
          angle=1.0, shift=(0.0, 0.0))  # the panel rule at PANEL_TOL 1e-11: KL(c‖p) 1.3e-9 off
+@example(a=MvNormal((0.0, 0.0), ((0.2384185791015625, 0.0), (0.0, 1.0))),
+         b=MvNormal((2.84375, 0.0), ((0.23904416319583538, 0.0), (0.0, 1.0))),
+         c=MvNormal((0.0, 0.0), ((0.23904416319583538, 0.0), (0.0, 1.0))),
+         angle=1.0, shift=(0.0, 0.0))  # KL(c‖p) 1.4e-9 off unrotated (rules2d.VALUE_TOL)
 @given(a=gaussians(), b=gaussians(), c=gaussians(), angle=st.floats(0, 2 * math.pi),
        shift=st.tuples(reals, reals))
 def test_kl_is_nonnegative_zero_only_for_equal_and_invariant_under_rigid_motions(
