@@ -366,12 +366,12 @@ def test_a_budget_for_a_1d_target_is_refused():
 
 
 
-# A known gap of the panel rule (explorer.rules2d.panel_rule): one panel in q's tail (|t| ≈ 5.4)
-# across which p turns from one component to the other agrees with its four halves to 7e-12
-# while both are 2.2e-9 off — the turn is sharper than either resolves, and their errors
-# coincide.  The adaptive rule does not send this q there (the trapezoid grid 1/16 settles it,
-# 2e-13 off: test_kl_is_nonnegative…'s second example), but a q that reaches the panel rule
-# could meet the same.  Strict: a fix makes it pass, and this mark must then go.
+# The panel rule (explorer.rules2d.panel_rule) on a turn of p between its components in q's tail
+# (|t| ≈ 5.4): one panel across it agreed with its four halves to 7e-12 while both were 2.2e-9
+# off — the turn sharper than either resolved, their errors alike by chance.  A panel across a
+# turn its halves cannot resolve is now split regardless (rules2d._unresolved_turn).  The
+# adaptive rule does not send this q there (the trapezoid grid 1/16 settles it, 2e-13 off: the
+# rigid-motion property's second example); this calls the panel rule directly.
 TAIL_TURN = [(0.3, [0.0, 0.0], [[1.4673220787992998, -2.1156616673512483],
                                 [-2.1156616673512483, 6.1048483313569495]]),
              (0.7, [1.0848949341670324, -2.0861043125506824],
@@ -382,8 +382,6 @@ TAIL_TURN_Q = ([0.20398905034751755, 2.073228111105403],
                 [-0.7648473915258326, 7.506174053497332]])
 
 
-@pytest.mark.xfail(strict=True, reason="the panel rule misses a turn between p's components "
-                                       "in q's tail: 1.15e-9 off (a known gap, see above)")
 def test_the_panel_rule_resolves_a_turn_between_components_in_qs_tail():
     from explorer.mvnormal import as_mv_mixture
     from explorer.rules2d import panel_rule
@@ -404,8 +402,8 @@ def test_the_panel_rule_resolves_a_turn_between_components_in_qs_tail():
 def test_a_value_that_settles_on_the_finest_grid_is_within_1e_9():
     """A second known gap: a wide q over a narrow and a wide component, rotated (hypothesis):
     the grids 1/8 and 1/16 agree to 5e-8, and 1/16 is 1.9e-9 off (unrotated, 2e-15).  Asking
-    VALUE_TOL of the finest grid too sends it to the panel rule (1e-14 off here), but exposes
-    the panel rule's gap above and made the three-mode page's KL values 2-4× slower."""
+    VALUE_TOL of the finest grid too sends it to the panel rule (1e-14 off here), but made the
+    default preset's four KL values 4× slower (9–11 → 47 ms)."""
     a = MvNormal((0.5, 0.0), ((4.0, 0.0), (0.0, 0.09283447265625)))
     b = MvNormal((0.75, 1.625), ((0.09283447265625, 0.0), (0.0, 0.09765625)))
     c = MvNormal((0.0, 0.0), ((4.6494140625, -0.3790283203125), (-0.3790283203125, 0.390625)))
