@@ -46,11 +46,11 @@ TOL = ((1e-7, 1e-3), (1e-5, 1.0))
 # at most their difference, and near it where a transition between p's components lies in q's
 # tail: there the error's prefactor is small and it falls slower than the square of the
 # difference (a difference of 8e-8 left an error of 1.4e-9 on the grid 1/4, where 1/8 has
-# 1e-15).  The finest grid keeps TOL (a wide q and wide correlated components: 1/16 agreed with
-# 1/8 to 1e-8 and was 1e-13 off, the panel rule 1.2e-9); that leaves a known gap (1/16 settling
-# 1.9e-9 off elsewhere: a strict xfail in tests/test_vi2d.py).  The descents' own evaluations
-# keep TOL throughout: asking it of them doubled a three-mode fit's time, for errors of
-# 1e-11–1e-15 on the presets' optima.
+# 1e-15).  The finest grid keeps TOL: asking VALUE_TOL of it sends many values to the panel
+# rule, which made the default view's four KL values 4× slower (9–11 → 47 ms); that leaves a
+# known gap (1/16 settling 1.9e-9 off: a strict xfail in tests/test_vi2d.py).  The descents'
+# own evaluations keep TOL throughout: asking it of them doubled a three-mode fit's time, for
+# errors of 1e-11–1e-15 on the presets' optima.
 VALUE_TOL = 1e-10
 
 # The panel rule: Gauss–Legendre order per axis; agreement asked of a panel and its four halves
