@@ -42,15 +42,14 @@ LEVELS = (0.5, 0.25, 0.125, 0.0625)
 # gradient needs less: it only has to place the minimum well within the certificate's 1e-6.
 TOL = ((1e-7, 1e-3), (1e-5, 1.0))
 # A value computed alone (a KL or entropy shown: explorer.vi2d.kl_mv, expect) is asked for an
-# agreement of h and 2h of VALUE_TOL on the grids before the finest, as the finer sum's error is
-# at most their difference, and near it where a transition between p's components lies in q's
-# tail: there the error's prefactor is small and it falls slower than the square of the
-# difference (a difference of 8e-8 left an error of 1.4e-9 on the grid 1/4, where 1/8 has
-# 1e-15).  The finest grid keeps TOL: asking VALUE_TOL of it sends many values to the panel
-# rule, which made the default view's four KL values 4× slower (9–11 → 47 ms); that leaves a
-# known gap (1/16 settling 1.9e-9 off: a strict xfail in tests/test_vi2d.py).  The descents'
-# own evaluations keep TOL throughout: asking it of them doubled a three-mode fit's time, for
-# errors of 1e-11–1e-15 on the presets' optima.
+# agreement of h and 2h of VALUE_TOL, as the finer sum's error is at most their difference, and
+# near it where a transition between p's components lies in q's tail: there the error's
+# prefactor is small and it falls slower than the square of the difference (differences of 8e-8
+# and 5e-8 left errors of 1.4e-9 on the grid 1/4 and 1.9e-9 on 1/16, where the next rule has
+# 1e-15).  A value that does not settle so by 1/16 goes to the panel rule: on 40 random 2–4
+# component targets that cost the KL values shown 7% more time.  The descents' own evaluations
+# keep TOL: asking it of them doubled a three-mode fit's time, for errors of 1e-11–1e-15 on the
+# presets' optima.
 VALUE_TOL = 1e-10
 
 # The panel rule: Gauss–Legendre order per axis; agreement asked of a panel and its four halves
@@ -405,9 +404,7 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         t2, w2, _ = grid(2.0 * h, d)
         coarse = reduce(on_coarse.reshape(*on_coarse.shape[:-2], -1).T, t2, w2, None, rows)
         ok = np.ones(rows.size, dtype=bool)
-        # the finest grid keeps TOL's agreement: asking VALUE_TOL of it sent values to the panel
-        # rule that cost the default preset's KL values 4× (a known gap instead: see above)
-        tols = ((value_tol if n + 1 < len(LEVELS) else TOL[0][0], TOL[0][1]), TOL[1])
+        tols = ((value_tol, TOL[0][1]), TOL[1])
         for f, c, (tol, floor) in zip(fine[:2], coarse[:2], tols, strict=False):
             f2, c2 = f.reshape(rows.size, -1), c.reshape(rows.size, -1)
             size = np.maximum(np.abs(f2).max(axis=1), floor)

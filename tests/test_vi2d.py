@@ -397,13 +397,10 @@ def test_the_panel_rule_resolves_a_turn_between_components_in_qs_tail():
     assert res[0][0] == pytest.approx(ref.reverse_kl(TAIL_TURN_Q, TAIL_TURN), rel=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="the grid 1/16 settles at TOL 1e-7 where its error "
-                                       "falls slowly: 1.9e-9 off (a known gap)")
 def test_a_value_that_settles_on_the_finest_grid_is_within_1e_9():
-    """A second known gap: a wide q over a narrow and a wide component, rotated (hypothesis):
-    the grids 1/8 and 1/16 agree to 5e-8, and 1/16 is 1.9e-9 off (unrotated, 2e-15).  Asking
-    VALUE_TOL of the finest grid too sends it to the panel rule (1e-14 off here), but made the
-    default preset's four KL values 4× slower (9–11 → 47 ms)."""
+    """A wide q over a narrow and a wide component, rotated (found by hypothesis): the grids 1/8
+    and 1/16 agree to 5e-8, and 1/16 is 1.9e-9 off (unrotated, 2e-15).  The finest grid is asked
+    VALUE_TOL too (rules2d.adaptive), so this value goes on to the panel rule (1e-14 off)."""
     a = MvNormal((0.5, 0.0), ((4.0, 0.0), (0.0, 0.09283447265625)))
     b = MvNormal((0.75, 1.625), ((0.09283447265625, 0.0), (0.0, 0.09765625)))
     c = MvNormal((0.0, 0.0), ((4.6494140625, -0.3790283203125), (-0.3790283203125, 0.390625)))
