@@ -31,7 +31,8 @@ from explorer.distributions import MAX_ABS_LOCATION, MAX_SCALE, MIN_SCALE
 from explorer.fitting import DIRECTIONS, Fit
 from explorer.mvnormal import MvMixture, MvNormal, as_mv_mixture
 from explorer.newton import STEP_TOL, Descent, descend, newton_steps
-from explorer.rules2d import LEVELS, NODE_BUDGET, TOL, first_level
+from explorer.panels2d import NODE_BUDGET
+from explorer.rules2d import LEVELS, TOL, first_level
 from explorer.vi2d import (
     forward_objective,
     gaussian_of,

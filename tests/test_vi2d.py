@@ -366,10 +366,10 @@ def test_a_budget_for_a_1d_target_is_refused():
 
 
 
-# The panel rule (explorer.rules2d.panel_rule) on a turn of p between its components in q's tail
+# The panel rule (explorer.panels2d.panel_rule) on a turn of p between its components in q's tail
 # (|t| ≈ 5.4): one panel across it agreed with its four halves to 7e-12 while both were 2.2e-9
 # off — the turn sharper than either resolved, their errors alike by chance.  A panel across a
-# turn its halves cannot resolve is now split regardless (rules2d._unresolved_turn).  The
+# turn its halves cannot resolve is now split regardless (panels2d._unresolved_turn).  The
 # adaptive rule does not send this q there (the trapezoid grid 1/16 settles it, 2e-13 off: the
 # rigid-motion property's second example); this calls the panel rule directly.
 TAIL_TURN = [(0.3, [0.0, 0.0], [[1.4673220787992998, -2.1156616673512483],
@@ -384,7 +384,7 @@ TAIL_TURN_Q = ([0.20398905034751755, 2.073228111105403],
 
 def test_the_panel_rule_resolves_a_turn_between_components_in_qs_tail():
     from explorer.mvnormal import as_mv_mixture
-    from explorer.rules2d import panel_rule
+    from explorer.panels2d import panel_rule
     from explorer.vi2d import _reverse_sums, pack
 
     c, pc = as_mv_mixture(mix(TAIL_TURN)).centred
