@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from explorer.distributions import Mixture, Normal, as_mixture
+from explorer.logspace import x_minus_log1p
 from explorer.objectives import gaussian_cross_entropy, reverse_objective
 from explorer.quadrature import merge_edges, nodes
 
@@ -125,9 +126,15 @@ def js_divergence(p, q, unit: str = "nats") -> float:
 
 
 def gaussian_kl(m1: float, s1: float, m2: float, s2: float) -> float:
-    """KL(N(m1, s1²) ‖ N(m2, s2²)) in closed form, in nats."""
-    r = s1 / s2
-    return 0.5 * (r * r + ((m1 - m2) / s2) ** 2 - 1.0) - math.log(r)
+    """KL(N(m1, s1²) ‖ N(m2, s2²)) in closed form, in nats: ½(x − log(1 + x) + z²) with
+    x = r² − 1, r = s1/s2, z = (m1 − m2)/s2.  Where s1 ≈ s2, x is formed from s1 − s2 (exact
+    there) and its shape term by the series of :func:`x_minus_log1p`, so a KL of 1e-16 keeps
+    its digits (r² − 1 − 2 log r keeps none); elsewhere log(1 + x) is 2 log r."""
+    eps = (s1 - s2) / s2
+    x = eps * (2.0 + eps)
+    z = (m1 - m2) / s2
+    shape = float(x_minus_log1p(x)) if abs(x) <= 0.5 else x - 2.0 * math.log(s1 / s2)
+    return 0.5 * (shape + z * z)
 
 
 def _centred(p, q) -> tuple[float, Mixture, Mixture]:

@@ -80,6 +80,43 @@ def test_gaussian_kl_closed_form_by_hand():
         gaussian_kl(1.5, 0.3, -2, 4), rel=1e-12)
 
 
+def _mp_gaussian_kl(m1, s1, m2, s2) -> float:
+    """The 1-D closed form at 700 digits from the floats as given (its terms cancel to the KL,
+    which can be as small as 1e-300)."""
+    with mp.workdps(700):
+        m1, s1, m2, s2 = (mp.mpf(v) for v in (m1, s1, m2, s2))
+        return float(mp.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - mp.mpf(1) / 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(m=st.floats(-1e3, 1e3), log_s=st.floats(math.log(1e-3), math.log(1e3)),
+       dm=st.one_of(st.just(0.0), st.floats(-1e-6, 1e-6)),
+       ds=st.one_of(st.just(0.0), st.floats(-1e-6, 1e-6), st.floats(-0.9, 5.0)))
+def test_gaussian_kl_keeps_its_digits_where_p_and_q_nearly_agree(m, log_s, dm, ds):
+    """KL(N(m, s²)‖N(m + dm·s, (s(1 + ds))²)) against the closed form at 700 digits, over
+    locations ±1e3 and scales 1e-3–1e3: relative 1e-12 down to KLs of 1e-30 (the trace and log
+    terms of the plain formula cancel: a KL of 5e-17 came out 0 or 1e-16)."""
+    s = math.exp(log_s)
+    m2, s2 = m + dm * s, s * (1.0 + ds)
+    want = _mp_gaussian_kl(m, s, m2, s2)
+    got = gaussian_kl(m, s, m2, s2)
+    assert got >= 0.0
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-300)
+    if want > 1e-290:  # KL > 0 for p ≠ q, wherever it is a float at all (not an underflow)
+        assert got > 0.0
+    if (m, s) == (m2, s2):
+        assert got == 0.0
+
+
+def test_gaussian_kl_of_nearly_equal_normals_by_hand():
+    # s2 = 1 + 1e-9: KL ≈ (s2 − 1)² = 1e-18, which the plain formula put at 5.0e-19; a mean shift
+    # of 1e-12 at 1e3 (1.023e-12 in floats) under s = 1e-3: KL = ½(shift/s)² = 5.2e-19
+    for args in [(0.0, 1.0, 0.0, 1.0 + 1e-9), (1e3, 1e-3, 1e3 + 1e-12, 1e-3)]:
+        assert gaussian_kl(*args) == pytest.approx(_mp_gaussian_kl(*args), rel=1e-12, abs=0.0)
+    assert gaussian_kl(0.0, 1.0, 0.0, 1.0 + 1e-9) == pytest.approx(1e-18, rel=1e-6, abs=0.0)
+    assert kl_divergence(Normal(0, 1), Normal(0, 1 + 1e-9)) > 0.0
+
+
 def test_kl_is_asymmetric_with_known_values():
     # N(0,1) vs N(0,2): ln 2 + 1/8 − 1/2 and −ln 2 + 2 − 1/2
     assert kl_divergence(Normal(0, 1), Normal(0, 2)) == pytest.approx(LN2 - 0.375, rel=1e-14)

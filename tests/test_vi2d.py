@@ -94,6 +94,43 @@ def test_gaussian_kl_closed_form_and_units():
     assert kl_divergence(a, a) == 0.0
 
 
+def _mp_gaussian_kl(a: MvNormal, b: MvNormal) -> float:
+    """KL(a‖b) by the textbook formula at 700 digits from the floats as given (its terms cancel
+    to the KL, which can be as small as 1e-300)."""
+    import mpmath as mp
+
+    with mp.workdps(700):
+        sa, sb = mp.matrix(a.cov), mp.matrix(b.cov)
+        d = mp.matrix(b.mean) - mp.matrix(a.mean)
+        ib = sb**-1
+        tr = sum((ib * sa)[i, i] for i in range(2))
+        return float((tr + (d.T * ib * d)[0] - 2 + mp.log(mp.det(sb) / mp.det(sa))) / 2)
+
+
+tiny = st.one_of(st.just(0.0), st.floats(-1e-7, 1e-7))
+
+
+@settings(max_examples=200, deadline=None)
+@given(mx=st.floats(-1e3, 1e3), my=st.floats(-1e3, 1e3),
+       lsx=st.floats(math.log(1e-3), math.log(1e3)), lsy=st.floats(math.log(1e-3), math.log(1e3)),
+       r=st.floats(-0.99, 0.99), dm=st.tuples(tiny, tiny),
+       ds=st.tuples(st.one_of(tiny, st.floats(-0.9, 3.0)), tiny), dr=tiny)
+def test_gaussian_kl_keeps_its_digits_where_p_and_q_nearly_agree(mx, my, lsx, lsy, r, dm, ds, dr):
+    """KL(a‖b) of 2-D Gaussians within 1e-7 of each other (in sd units), over locations ±1e3,
+    sds 1e-3–1e3 and |ρ| ≤ 0.99, against the textbook formula at 700 digits: relative 1e-9 down
+    to KLs of 1e-30 (the trace and log-determinants of the plain formula cancel: KL(a‖c) of
+    covariances 1.8e-8 apart came out 0, found by the rigid-motion property)."""
+    sx, sy = math.exp(lsx), math.exp(lsy)
+    a = MvNormal.from_sd([mx, my], [sx, sy], r)
+    b = MvNormal.from_sd([mx + dm[0] * sx, my + dm[1] * sy],
+                         [sx * (1 + ds[0]), sy * (1 + ds[1])], r + dr)
+    want = _mp_gaussian_kl(a, b)
+    got = kl_divergence(a, b)
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-300)
+    if want > 1e-290:  # KL > 0 for a ≠ b, wherever it is a float at all (not an underflow)
+        assert got > 0.0
+
+
 @pytest.mark.parametrize("parts", [SEPARATED, NARROW], ids=["separated", "narrow-rho-0.99"])
 @pytest.mark.parametrize("q", [([-2, -2], cov(1, 1, 0.5)), ([0.5, -0.5], cov(1.2, 0.8, -0.2))])
 def test_forward_kl_matches_the_reference(parts, q):
@@ -201,6 +238,11 @@ def gaussians(draw):
 
 
 @settings(max_examples=25, deadline=None)
+@example(a=MvNormal((0.0, 0.0), ((6.05621337890625, 0.0), (0.0, 0.5625))),
+         b=MvNormal((0.0, 0.0), ((1.0, 0.0), (0.0, 1.0))),
+         c=MvNormal((0.0, 0.0), ((6.05621337890625, 1.845703125e-08),
+                                 (1.845703125e-08, 0.5625))),
+         angle=0.0, shift=(0.0, 0.0))  # KL(a‖c) = 5e-17: the plain closed form gave 0
 @example(a=MvNormal([0, 0], cov(0.5, 1, -0.9375)), b=MvNormal([0, 0], cov(2, 1, 0)),
          c=MvNormal([0, 0], cov(2, 1, 0)), angle=1.0, shift=(0.0, 0.0))  # q 8× a's narrow sd
 @example(a=MvNormal((-2.9375, -3.0), ((0.299072265625, -0.08544921875), (-0.08544921875, 1.0))),
