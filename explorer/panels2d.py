@@ -59,6 +59,13 @@ def _gl_square(order: int):
     return _GL[order]
 
 
+def _nearest_sq(c: np.ndarray, hw: np.ndarray) -> np.ndarray:
+    """|t|² of each square's point nearest q's centre (centres c (P, 2), half-widths hw (P,)):
+    q's density on the square is at most e^(−|t|²/2) of its peak."""
+    nearest = np.maximum(np.abs(c) - hw[:, None], 0.0)
+    return (nearest * nearest).sum(axis=1)
+
+
 def _box_distance(c: np.ndarray, hw: np.ndarray, m: np.ndarray, prec: np.ndarray) -> np.ndarray:
     """min over each square (centre c (P, 2), half-width hw (P,)) of (t − m)ᵀ Λ (t − m), for the
     Gaussians (m (P, C, 2), Λ (P, C, 2, 2)): (P, C).  A convex quadratic whose minimum m lies
@@ -94,8 +101,7 @@ def _unresolved_turn(c: np.ndarray, hw: np.ndarray, m: np.ndarray, lam: np.ndarr
     rows = np.arange(len(c))
     gap = logd[rows, top[:, 0]] - logd[rows, top[:, 1]]
     slope = np.linalg.norm(grad[rows, top[:, 0]] - grad[rows, top[:, 1]], axis=1)
-    nearest = np.maximum(np.abs(c) - hw[:, None], 0.0)
-    band = np.exp(-0.5 * (nearest * nearest).sum(axis=1)) * 4.0 * hw / np.maximum(slope, 1e-300)
+    band = np.exp(-0.5 * _nearest_sq(c, hw)) * 4.0 * hw / np.maximum(slope, 1e-300)
     return ((gap <= slope * hw * math.sqrt(2.0) + 1.0) & (slope * hw / 2.0 > TURN_NODES)
             & (band > tol))
 
@@ -185,8 +191,7 @@ def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, value
         return [slice(a, a + step) for a in range(0, n, step)]
 
     def heavy(c, hw):  # q-mass of the square above e^-50
-        nearest = np.maximum(np.abs(c) - hw[:, None], 0.0)
-        return (nearest * nearest).sum(axis=1) <= 100.0
+        return _nearest_sq(c, hw) <= 100.0
 
     keep = heavy(c, hw)
     c, hw, own = c[keep], hw[keep], own[keep]
