@@ -33,10 +33,6 @@ LOOSE_TOL = 1e-6
 LOOSE_MIN_HALF_WIDTH = 2.0**-5
 LOOSE_BUDGET = 100_000
 MIN_HALF_WIDTH = 2.0**-12
-# A panel across a turn of p between components is split while the turn is narrower than
-# 1/TURN_NODES of its halves' half-width (_unresolved_turn): then the halves resolve it, and
-# their agreement with the panel means what it says (at 4: 80k nodes where 55k missed one).
-TURN_NODES = 4.0
 # Bounds on one evaluation: the panel rule evaluates at most NODE_BUDGET nodes per call (~1 s of
 # one core for four components with derivatives; beyond it the q's still unsettled are returned
 # as cut, not certified), in blocks of at most BLOCK nodes (memory ~ BLOCK × a few hundred bytes).
@@ -83,15 +79,22 @@ def _box_distance(c: np.ndarray, hw: np.ndarray, m: np.ndarray, prec: np.ndarray
     return best
 
 
+# points across a panel, in units of its half-width (a 5 × 5 grid)
+_SAMPLES = np.stack(np.meshgrid(*[np.linspace(-1.0, 1.0, 5)] * 2, indexing="ij"),
+                    axis=-1).reshape(-1, 2)
+
+
 def _unresolved_turn(c: np.ndarray, hw: np.ndarray, m: np.ndarray, lam: np.ndarray,
                      level: np.ndarray, tol: np.ndarray) -> np.ndarray:
     """Panels (centres ``c``, half-widths ``hw``, in q's whitened coordinates) across which p
-    turns from its dominant component to the next — their log densities (means ``m``,
-    precisions ``lam``, constants ``level``) within a nat of each other somewhere in the panel,
-    to first order — more sharply than the panel's halves resolve (the turn's width, 1/slope,
-    below 1/``TURN_NODES`` of their half-width), where the turn's band could carry more than
-    ``tol``: a panel and its halves that both miss a turn can agree by chance (one in q's tail
-    agreed to 7e-12 while both were 2.2e-9 off)."""
+    turns from its dominant component (at the centre) to the next — their log densities (means
+    ``m``, precisions ``lam``, constants ``level``) within a nat of each other near one of 5 × 5
+    points of the panel — more sharply than its halves resolve: the error of Gauss–Legendre on
+    a half, predicted from the turn's steepest slope at those points and the q-mass of its band,
+    above ``tol``.  Such a panel is split regardless of how it agrees with its halves: both can
+    miss a turn alike (a panel in q's tail agreed with its halves to 7e-12 while both were
+    2.2e-9 off; one beside a narrow component to 3e-12, both 4.7e-7 off, where the slope at its
+    centre was 12 and near the turn 21–43).  The prediction is an upper bound: 9e-5 there."""
     if m.shape[1] < 2:
         return np.zeros(len(c), dtype=bool)
     u = c[:, None, :] - m  # (P, C, 2)
@@ -99,11 +102,28 @@ def _unresolved_turn(c: np.ndarray, hw: np.ndarray, m: np.ndarray, lam: np.ndarr
     logd = level + 0.5 * np.einsum("pci,pci->pc", u, grad)
     top = np.argsort(-logd, axis=1)[:, :2]
     rows = np.arange(len(c))
-    gap = logd[rows, top[:, 0]] - logd[rows, top[:, 1]]
-    slope = np.linalg.norm(grad[rows, top[:, 0]] - grad[rows, top[:, 1]], axis=1)
-    band = np.exp(-0.5 * _nearest_sq(c, hw)) * 4.0 * hw / np.maximum(slope, 1e-300)
-    return ((gap <= slope * hw * math.sqrt(2.0) + 1.0) & (slope * hw / 2.0 > TURN_NODES)
-            & (band > tol))
+    i, j = top[:, 0], top[:, 1]
+    # the gap ℓ_i − ℓ_j and its gradient at points across the panel (it is quadratic: a narrow
+    # component's slope grows fast, so the slope at the centre can miss where the turn is)
+    s = c[:, None, :] + hw[:, None, None] * _SAMPLES  # (P, S, 2)
+    ui, uj = s - m[rows, i][:, None], s - m[rows, j][:, None]
+    gi, gj = (-np.einsum("pij,psj->psi", lam[rows, i], ui),
+              -np.einsum("pij,psj->psi", lam[rows, j], uj))
+    gap = (level[rows, i] - level[rows, j])[:, None] + 0.5 * (
+        np.einsum("psi,psi->ps", ui, gi) - np.einsum("psi,psi->ps", uj, gj))
+    slope = np.linalg.norm(gi - gj, axis=2)  # (P, S)
+    # the turn (|gap| within a nat) passes through a sample's share of the panel (every point of
+    # the panel is within hw·√2/4 of a sample; the gap changes by about slope × that there)
+    near = np.abs(gap) <= slope * hw[:, None] * (math.sqrt(2.0) / 4.0) + 1.0
+    steepest = np.where(near, slope, 0.0).max(axis=1)
+    steepest = np.maximum(steepest, 1e-300)
+    # the q-mass of the turn's band (its width ~1/slope across the panel), an upper bound
+    band = np.exp(-0.5 * _nearest_sq(c, hw) - LOG_2PI) * 4.0 * hw / steepest
+    # the distance of the turn's singularities (log of a sum of two exponentials: where it is 0,
+    # π/slope off the real plane) in units of the halves' half-width: GL's error on a half falls
+    # like ρ^(−2·order), ρ = x + √(1 + x²)  (capped: a flat turn is resolved at any width)
+    x = np.minimum(math.pi / (steepest * hw / 2.0), 1e3)
+    return near.any(axis=1) & (band * (x + np.sqrt(1.0 + x * x)) ** (-2.0 * PANEL_ORDER) > tol)
 
 
 def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
