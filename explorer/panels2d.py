@@ -87,43 +87,46 @@ _SAMPLES = np.stack(np.meshgrid(*[np.linspace(-1.0, 1.0, 5)] * 2, indexing="ij")
 def _unresolved_turn(c: np.ndarray, hw: np.ndarray, m: np.ndarray, lam: np.ndarray,
                      level: np.ndarray, tol: np.ndarray) -> np.ndarray:
     """Panels (centres ``c``, half-widths ``hw``, in q's whitened coordinates) across which p
-    turns from its dominant component (at the centre) to the next — their log densities (means
-    ``m``, precisions ``lam``, constants ``level``) within a nat of each other near one of 5 × 5
-    points of the panel — more sharply than its halves resolve: the error of Gauss–Legendre on
-    a half, predicted from the turn's steepest slope at those points and the q-mass of its band,
-    above ``tol``.  Such a panel is split regardless of how it agrees with its halves: both can
+    turns from one component to another — the leading log density and another (means ``m``,
+    precisions ``lam``, constants ``level``) within a nat of each other near one of 5 × 5 points
+    of the panel — more sharply than its halves resolve: the error of Gauss–Legendre on a half,
+    predicted from the turn's steepest slope at those points and the q-mass of its band, above
+    ``tol``.  Such a panel is split regardless of how it agrees with its halves: both can
     miss a turn alike (a panel in q's tail agreed with its halves to 7e-12 while both were
     2.2e-9 off; one beside a narrow component to 3e-12, both 4.7e-7 off, where the slope at its
     centre was 12 and near the turn 21–43).  The prediction is an upper bound: 9e-5 there."""
     if m.shape[1] < 2:
         return np.zeros(len(c), dtype=bool)
-    u = c[:, None, :] - m  # (P, C, 2)
-    grad = -np.einsum("pcij,pcj->pci", lam, u)
-    logd = level + 0.5 * np.einsum("pci,pci->pc", u, grad)
-    top = np.argsort(-logd, axis=1)[:, :2]
-    rows = np.arange(len(c))
-    i, j = top[:, 0], top[:, 1]
-    # the gap ℓ_i − ℓ_j and its gradient at points across the panel (it is quadratic: a narrow
-    # component's slope grows fast, so the slope at the centre can miss where the turn is)
+    # at points across the panel, the gap from the leading component's ℓ to each other's and
+    # its slope (a narrow component's grows fast, so the slope at the centre can miss where the
+    # turn is; the leading component can change across the panel; a component parallel to the
+    # leading one, its gap constant, hides no turn behind it)
     s = c[:, None, :] + hw[:, None, None] * _SAMPLES  # (P, S, 2)
-    ui, uj = s - m[rows, i][:, None], s - m[rows, j][:, None]
-    gi, gj = (-np.einsum("pij,psj->psi", lam[rows, i], ui),
-              -np.einsum("pij,psj->psi", lam[rows, j], uj))
-    gap = (level[rows, i] - level[rows, j])[:, None] + 0.5 * (
-        np.einsum("psi,psi->ps", ui, gi) - np.einsum("psi,psi->ps", uj, gj))
-    slope = np.linalg.norm(gi - gj, axis=2)  # (P, S)
-    # the turn (|gap| within a nat) passes through a sample's share of the panel (every point of
+    u0 = s[:, :, None, 0] - m[:, None, :, 0]  # (P, S, C), coordinate by coordinate
+    u1 = s[:, :, None, 1] - m[:, None, :, 1]
+    a, b, d = (lam[:, None, :, i, j] for i, j in ((0, 0), (0, 1), (1, 1)))
+    g0, g1 = -(a * u0 + b * u1), -(b * u0 + d * u1)  # the gradients of ℓ_c
+    logd = level[:, None, :] + 0.5 * (u0 * g0 + u1 * g1)
+    lead = np.argmax(logd, axis=2)[..., None]  # (P, S, 1)
+    gap = np.take_along_axis(logd, lead, axis=2) - logd
+    slope = np.hypot(np.take_along_axis(g0, lead, axis=2) - g0,
+                     np.take_along_axis(g1, lead, axis=2) - g1)  # (P, S, C)
+    # the turn (the gap within a nat) passes through a sample's share of the panel (every point of
     # the panel is within hw·√2/4 of a sample; the gap changes by about slope × that there)
-    near = np.abs(gap) <= slope * hw[:, None] * (math.sqrt(2.0) / 4.0) + 1.0
-    steepest = np.where(near, slope, 0.0).max(axis=1)
+    near = ((gap <= slope * hw[:, None, None] * (math.sqrt(2.0) / 4.0) + 1.0)
+            & (np.arange(logd.shape[2]) != lead))
+    steepest = np.where(near, slope, 0.0).max(axis=(1, 2))
     steepest = np.maximum(steepest, 1e-300)
-    # the q-mass of the turn's band (its width ~1/slope across the panel), an upper bound
-    band = np.exp(-0.5 * _nearest_sq(c, hw) - LOG_2PI) * 4.0 * hw / steepest
-    # the distance of the turn's singularities (log of a sum of two exponentials: where it is 0,
-    # π/slope off the real plane) in units of the halves' half-width: GL's error on a half falls
-    # like ρ^(−2·order), ρ = x + √(1 + x²)  (capped: a flat turn is resolved at any width)
-    x = np.minimum(math.pi / (steepest * hw / 2.0), 1e3)
-    return near.any(axis=1) & (band * (x + np.sqrt(1.0 + x * x)) ** (-2.0 * PANEL_ORDER) > tol)
+    # the turn's singularities (log of a sum of two exponentials: where it is 0) lie π/slope off
+    # the real plane: x in units of the halves' half-width.  Gauss–Legendre's error on a half
+    # falls like ρ^(−2·order), ρ = x + √(1 + x²) = e^asinh(x); times the q-mass of the turn's
+    # band (its width ~1/slope across the panel), an upper bound.  In logs: no overflow where
+    # the slope is ~0 (a flat turn is resolved at any width)
+    with np.errstate(over="ignore"):
+        x = math.pi / (steepest * hw / 2.0)
+    log_err = (np.log(4.0 * hw / steepest) - 0.5 * _nearest_sq(c, hw) - LOG_2PI
+               - 2.0 * PANEL_ORDER * np.arcsinh(x))
+    return near.any(axis=(1, 2)) & (log_err > np.log(tol))
 
 
 def panel_rule(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values, reduce,
