@@ -41,10 +41,14 @@ BLOCK = 65_536
 
 
 def tensor_rule(t: np.ndarray, w: np.ndarray, d: int):
+    """The d-fold tensor product of a 1-D rule (nodes t, weights w): nodes (len(t)ᵈ, d) and their
+    weights."""
     grids = np.meshgrid(*([t] * d), indexing="ij")
     weights = np.meshgrid(*([w] * d), indexing="ij")
     return (np.stack([g.ravel() for g in grids], axis=1),
             np.prod(np.stack([v.ravel() for v in weights]), axis=0))
+
+
 _GL = {}
 
 
