@@ -98,7 +98,7 @@ def _unresolved_turn(c: np.ndarray, hw: np.ndarray, m: np.ndarray, lam: np.ndarr
     ``tol``.  Such a panel is split regardless of how it agrees with its halves: both can
     miss a turn alike (a panel in q's tail agreed with its halves to 7e-12 while both were
     2.2e-9 off; one beside a narrow component to 3e-12, both 4.7e-7 off, where the slope at its
-    centre was 12 and near the turn 21–43).  The prediction is an upper bound: 9e-5 there."""
+    centre was 12 and near the turn 21–43).  The prediction is an upper bound: 7e-5 there."""
     if m.shape[1] < 2:
         return np.zeros(len(c), dtype=bool)
     # at points across the panel, the gap from the leading component's ℓ to each other's and
