@@ -169,6 +169,7 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         for o, r in zip(out, res, strict=True):
             o[rows] = r
 
+    tols = ((value_tol, TOL[0][1]), TOL[1])  # (agreement, floor) of the value and gradient
     for n, h in enumerate(LEVELS):
         rows = np.flatnonzero(level == n)
         if not rows.size:
@@ -180,7 +181,6 @@ def adaptive(mu: np.ndarray, chol: np.ndarray, frames: MvMixture | None, values,
         t2, w2, _ = grid(2.0 * h, d)
         coarse = reduce(on_coarse.reshape(*on_coarse.shape[:-2], -1).T, t2, w2, None, rows)
         ok = np.ones(rows.size, dtype=bool)
-        tols = ((value_tol, TOL[0][1]), TOL[1])
         for f, c, (tol, floor) in zip(fine[:2], coarse[:2], tols, strict=False):
             f2, c2 = f.reshape(rows.size, -1), c.reshape(rows.size, -1)
             size = np.maximum(np.abs(f2).max(axis=1), floor)
